@@ -16,7 +16,9 @@ struct NiftiReadOptions {
   uint64_t max_bytes = 16ULL << 30;
 };
 
-/// Reads a NIfTI file. 3D files give shape (D, H, W) and 1 channel; 4D files (nt > 1 or nu > 1) give channels = nt*nu;
+/// Reads a NIfTI file. 3D files give shape (D, H, W) and 1 channel; 4D+ files give channels = dim[4]*...*dim[7]
+/// (channel-major, as stored); the affine is the sform if sform_code > 0, else the qform if qform_code > 0, else
+/// diag(pixdim) (NIfTI "method 1"; nibabel would centre and mirror it instead); spacing = the affine's column lengths;
 /// 2D files (nz == 1) give shape (1, H, W). Throws medssl::Error naming the file and the problem (missing, truncated,
 /// wrong magic, bad dims, unsupported datatype, non-finite affine or spacing, too large).
 ImageData read_nifti(const std::string& path, const NiftiReadOptions& options = {});
@@ -47,7 +49,10 @@ void write_nifti(const std::string& path, const ImageData& image, const NiftiWri
 /// True if the path names a NIfTI file by extension (.nii, .nii.gz).
 bool is_nifti_path(const std::string& path);
 
-/// Applies a reorientation to data and affine in place (used by read/write; exposed for tests).
+/// Applies a reorientation to data and affine in place (used by read/write; exposed for tests). Only the voxel order
+/// changes: every voxel keeps its world position, so a flip along an axis of n voxels moves the origin to the old
+/// voxel n-1 of that axis. image.reorientation is composed with `r`, so it always maps the voxel order of the file
+/// the image came from to the current one, and write_nifti(restore_orientation) undoes exactly what was done.
 void reorient(ImageData& image, const AxisReorientation& r);
 /// The reorientation that brings `affine`'s voxel axes closest to RAS+ (like nibabel's io_orientation).
 AxisReorientation ras_reorientation(const Mat44& affine);

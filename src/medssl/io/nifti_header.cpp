@@ -298,4 +298,12 @@ CheckedHeader check_header(const RawNiftiHeader& raw, const std::string& path) {
   return h;
 }
 
+std::array<double, 3> spacing_from_affine(const Mat44& affine) {
+  std::array<double, 3> spacing{};
+  for (int c = 0; c < 3; ++c)
+    spacing[2 - c] =
+        std::sqrt(affine[0][c] * affine[0][c] + affine[1][c] * affine[1][c] + affine[2][c] * affine[2][c]);
+  return spacing;
+}
+
 }  // namespace medssl::io::detail

@@ -56,4 +56,7 @@ struct CheckedHeader {
 };
 CheckedHeader check_header(const RawNiftiHeader& raw, const std::string& path);
 
+/// Voxel sizes in tensor order (D, H, W) = lengths of the affine's k, j, i columns.
+std::array<double, 3> spacing_from_affine(const Mat44& affine);
+
 }  // namespace medssl::io::detail

@@ -7,6 +7,13 @@
 namespace medssl::models {
 namespace nn = torch::nn;
 
+std::string shape_string(const torch::Tensor& x) {
+  if (!x.defined()) return "undefined";
+  std::string s = "[";
+  for (int64_t i = 0; i < x.dim(); ++i) s += (i ? ", " : "") + std::to_string(x.size(i));
+  return s + "]";
+}
+
 void check_spatial_dims(int dims, const std::string& who) {
   check(dims == 2 || dims == 3, "{}: spatial_dims must be 2 or 3, got {}", who, dims);
 }

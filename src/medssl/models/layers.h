@@ -16,6 +16,9 @@
 
 namespace medssl::models {
 
+/// "[2, 1, 32, 32]": a tensor's shape for error messages.
+std::string shape_string(const torch::Tensor& x);
+
 /// Throws medssl::Error unless dims is 2 or 3; `who` names the network/option in the message.
 void check_spatial_dims(int dims, const std::string& who);
 

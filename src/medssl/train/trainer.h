@@ -1,0 +1,158 @@
+#pragma once
+// The task-agnostic training loop. It is given a model, a batch source, a step function (batch -> loss + metrics)
+// and optionally an evaluation function, and owns everything else: optimiser and lr schedule, gradient clipping,
+// non-finite loss policy, mixed precision, validation cadence, best/last checkpoints, early stopping, metrics.csv /
+// metrics.jsonl, progress output, data-wait measurement, the frozen-encoder warm-up, and exact resume.
+//
+// Files under TrainerOptions::run_dir: checkpoints/last.pt (+ last.json manifest), checkpoints/best.pt, metrics.csv,
+// metrics.jsonl. Epochs are 0-based inside the API (StepContext, TrainingState) and 1-based in logs, messages and
+// the "epoch" column of the metrics files (the number of epochs completed).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "medssl/core/rng.h"
+#include "medssl/core/torch_pch.h"
+#include "medssl/train/amp.h"
+#include "medssl/train/batch_source.h"
+#include "medssl/train/checkpoint.h"
+#include "medssl/train/metrics_log.h"
+#include "medssl/train/optim.h"
+#include "medssl/train/schedule.h"
+
+namespace medssl::train {
+
+struct TrainerOptions {
+  int64_t epochs = 1;
+  int64_t steps_per_epoch = 0;         ///< 0 = BatchSource::size()
+  int64_t validate_every = 1;          ///< epochs between validations (the last epoch is always validated)
+  int64_t checkpoint_every_steps = 0;  ///< also write last.pt every N global steps (it is always written per epoch)
+  bool save_checkpoints = true;        ///< false: no last.pt / best.pt (metrics files are still written)
+
+  std::string monitor = "val_loss";  ///< metrics column for best.pt and early stopping; "" = neither
+  std::string monitor_mode = "min";  ///< min | max
+  int64_t early_stopping_patience = 0;  ///< stop after this many validations without improvement; 0 = off
+  double early_stopping_min_delta = 0.0;
+
+  std::string nan_policy = "stop";  ///< stop: throw medssl::Error; skip: drop the step (no update) and continue
+  int64_t max_skipped_steps = 10;   ///< skip: more skipped steps than this in the run -> stop
+
+  uint64_t seed = 0;
+  std::string device = "cpu";  ///< cpu | cuda | cuda:N
+  std::string amp = "none";    ///< none | bf16 | fp16 (CUDA only; on CPU a warning and fp32)
+  int64_t log_every_steps = 0;  ///< also log a plain progress line every N steps (0 = only the Progress line)
+  std::string run_dir;          ///< "" = write no files at all
+  std::string label = "train";  ///< shown in progress lines
+
+  OptimizerOptions optimizer;
+  ScheduleOptions schedule;  ///< base_lr is taken from optimizer.lr; total_steps 0 = epochs * steps_per_epoch
+  ClipOptions clip;
+
+  /// Frozen-encoder warm-up (reference 6.3): these parameter-name prefixes are frozen (freeze.h) from the start;
+  /// at epoch `unfreeze_at_epoch` (0-based) they are unfrozen and the optimiser is rebuilt with fresh state.
+  /// unfreeze_at_epoch < 0 keeps them frozen for the whole run.
+  std::vector<std::string> frozen_prefixes;
+  int64_t unfreeze_at_epoch = -1;
+
+  std::string config_json;   ///< stored verbatim in every checkpoint
+  nlohmann::json manifest = nlohmann::json::object();  ///< free-form; stored in checkpoints and as last.json
+};
+
+/// Given to the step/eval functions: where the loop is, the device, and the trainer's seeded generator (its state is
+/// checkpointed, so augmentations drawn from it replay identically after a resume).
+struct StepContext {
+  int64_t epoch = 0;          ///< 0-based
+  int64_t step_in_epoch = 0;  ///< 0-based index of this step
+  int64_t global_step = 0;    ///< 0-based index of this step
+  double lr = 0.0;
+  torch::Device device = torch::kCPU;
+  Rng* rng = nullptr;
+};
+
+struct StepOutput {
+  torch::Tensor loss;                      ///< scalar; backward() is called on it
+  std::map<std::string, double> metrics;  ///< averaged over the epoch (sample-weighted), logged as train_<name>
+};
+
+using StepFn = std::function<StepOutput(const Batch& batch, StepContext& ctx)>;
+/// Runs validation (the trainer has set model.eval() and no-grad); names are logged with a "val_" prefix unless
+/// they already carry it.
+using EvalFn = std::function<std::map<std::string, double>(StepContext& ctx)>;
+
+struct FitResult {
+  int64_t epochs_completed = 0;
+  int64_t global_step = 0;
+  bool early_stopped = false;
+  double best_metric = 0.0;  ///< NaN if never monitored
+  int64_t best_epoch = -1;   ///< 1-based epoch of best_metric, -1 if none
+  int64_t skipped_steps = 0;
+  nlohmann::ordered_json last_row;  ///< the last metrics row
+};
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<torch::nn::Module> model, BatchSource& source, StepFn step, EvalFn evaluate,
+          TrainerOptions options);
+  ~Trainer();
+
+  /// Trains from scratch (seeds torch and the trainer generator with options.seed).
+  FitResult fit();
+  /// Continues the run saved in `checkpoint_path` (usually RUN_DIR/checkpoints/last.pt) up to options.epochs; with
+  /// the same seed and options the result equals the uninterrupted run's.
+  FitResult resume(const std::string& checkpoint_path);
+
+  /// Replaces the optimiser by a fresh one over the currently trainable parameters.
+  void rebuild_optimizer();
+  torch::optim::Optimizer& optimizer() { return *optimizer_.optimizer; }
+  const std::vector<ParamGroupInfo>& param_groups() const { return optimizer_.groups; }
+  const LrSchedule& schedule() const { return schedule_; }
+  const TrainingState& state() const { return state_; }
+  const MetricsLog& metrics_log() const { return metrics_; }
+  Rng& rng() { return rng_; }
+  torch::Device device() const { return device_; }
+
+  /// Called after each successful optimiser step (e.g. an EMA teacher update), and at each epoch start after the
+  /// freeze state and model.train() are set (e.g. per-epoch hyper-parameters).
+  std::function<void(StepContext&)> after_optimizer_step;
+  std::function<void(int64_t epoch, Trainer&)> on_epoch_start;
+
+  std::string checkpoint_dir() const;
+  std::string last_checkpoint_path() const;
+  std::string best_checkpoint_path() const;
+  /// Writes a checkpoint of the current state to `path` (atomic).
+  void save_checkpoint_to(const std::string& path);
+
+ private:
+  struct EpochAccumulators;
+  void setup();
+  FitResult run_loop();
+  bool frozen_at(int64_t epoch) const;
+  void set_frozen(bool frozen);
+  void train_one_step(int64_t epoch, int64_t steps, EpochAccumulators& acc);
+  nlohmann::ordered_json finish_epoch(int64_t epoch, const EpochAccumulators& acc, bool& stop);
+  void write_last_checkpoint();
+
+  std::shared_ptr<torch::nn::Module> model_;
+  BatchSource& source_;
+  StepFn step_;
+  EvalFn evaluate_;
+  TrainerOptions options_;
+  torch::Device device_ = torch::kCPU;
+  AmpMode amp_ = AmpMode::none;
+  LossScaler scaler_;
+  BuiltOptimizer optimizer_;
+  LrSchedule schedule_;
+  MetricsLog metrics_;
+  Rng rng_;
+  TrainingState state_;
+  int64_t steps_per_epoch_ = 0;
+  bool frozen_ = false;
+  std::unique_ptr<EpochAccumulators> partial_;  ///< restored partial-epoch sums after a mid-epoch resume
+};
+
+}  // namespace medssl::train

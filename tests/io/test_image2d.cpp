@@ -58,11 +58,15 @@ TEST(Image2d, JpegRoundTripsApproximately) {
     const ImageData image = picture(32, 40, channels);
     write_image2d(path, image, 95);
     const ImageData back = read_image2d(path);
-    ASSERT_EQ(back.channels, channels);
-    ASSERT_EQ(back.data.size(), image.data.size());
+    // stb_image_write stores every JPEG as YCbCr, so a grey picture comes back as three equal channels.
+    ASSERT_EQ(back.channels, 3);
+    const size_t plane = 32 * 40;
+    ASSERT_EQ(back.data.size(), 3 * plane);
     double error = 0;
-    for (size_t i = 0; i < image.data.size(); ++i) error += std::fabs(back.data[i] - image.data[i]);
-    EXPECT_LT(error / image.data.size(), 3.0);
+    for (size_t c = 0; c < 3; ++c)
+      for (size_t i = 0; i < plane; ++i)
+        error += std::fabs(back.data[c * plane + i] - image.data[(channels == 1 ? 0 : c) * plane + i]);
+    EXPECT_LT(error / (3 * plane), 3.0);
     EXPECT_EQ(test::read_bytes(path).substr(0, 2), "\xff\xd8");  // really a JPEG
   }
 }
@@ -114,13 +118,13 @@ TEST(Image2d, UnreadablePicturesNameTheFile) {
 }
 
 TEST(Image2d, AbsurdPictureSizeIsRefusedBeforeDecoding) {
-  // A PNG whose IHDR claims 100000 x 100000 pixels, followed by nothing useful.
+  // A grey PNG whose IHDR claims 20000 x 20000 pixels (stb itself would accept it), followed by nothing useful.
   auto be32 = [](std::string& s, uint32_t v) {
     for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
   };
   std::string body = "IHDR";
-  be32(body, 100000);
-  be32(body, 100000);
+  be32(body, 20000);
+  be32(body, 20000);
   body += std::string("\x08\x00\x00\x00\x00", 5);
   std::string png("\x89PNG\r\n\x1a\n", 8);
   be32(png, 13);

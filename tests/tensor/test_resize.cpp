@@ -39,7 +39,9 @@ TEST(Resize, LabelKeepsTheSetOfValuesAndStaysInteger) {
     const auto in_values = std::get<0>(torch::_unique(label));
     const auto out_values = std::get<0>(torch::_unique(out));
     for (int64_t i = 0; i < out_values.numel(); ++i) EXPECT_TRUE((in_values == out_values[i]).any().item<bool>());
-    if (size[0] >= 12) EXPECT_TRUE(torch::equal(in_values, out_values));  // upsampling loses no label
+    if (size[0] >= 12) {
+      EXPECT_TRUE(torch::equal(in_values, out_values));  // upsampling loses no label
+    }
   }
   // Integer tensors keep their dtype.
   const torch::Tensor ints = torch::randint(0, 3, {1, 4, 4}, torch::kInt64);

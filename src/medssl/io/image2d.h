@@ -12,7 +12,8 @@ namespace medssl::io {
 ImageData read_image2d(const std::string& path);
 
 /// Writes a (H, W) image with 1 or 3 channels; format from the extension (.png, .jpg/.jpeg). Values are rounded and
-/// clamped to 0..255 (PNG with disk_dtype uint16: 0..65535). Atomic (temporary file, then rename).
+/// clamped to 0..255 (PNG with disk_dtype uint16: 0..65535); NaN is refused. Atomic (temporary file, then rename).
+/// JPEG files are always stored as YCbCr (stb_image_write), so a 1-channel JPEG reads back with 3 equal channels.
 void write_image2d(const std::string& path, const ImageData& image, int jpeg_quality = 95);
 
 /// True if the path names a picture by extension (.png, .jpg, .jpeg, .bmp).

@@ -58,12 +58,11 @@ ViTImpl::ViTImpl(ViTOptions options) : options_(std::move(options)) {
     const auto& act = options_.post_activation();
     check(act == "Tanh" || act == "none", "ViT: post_activation must be \"Tanh\" or \"none\", got \"{}\"", act);
     cls_token_ = register_parameter("cls_token", torch::zeros({1, 1, options_.hidden_size()}));
-    nn::Linear head(options_.hidden_size(), options_.num_classes());
+    head_linear_ = nn::Linear(options_.hidden_size(), options_.num_classes());
     if (act == "Tanh")
-      classification_head_ = nn::AnyModule(nn::Sequential(head, nn::Tanh()));
+      head_with_tanh_ = register_module("classification_head", nn::Sequential(head_linear_, nn::Tanh()));
     else
-      classification_head_ = nn::AnyModule(head);
-    register_module("classification_head", classification_head_.ptr());
+      register_module("classification_head", head_linear_);
   }
 }
 
@@ -73,7 +72,10 @@ ViTOutput ViTImpl::forward(const torch::Tensor& x) {
   ViTOutput out;
   tokens = run_transformer_blocks(block_list_, tokens, out.hidden_states);
   out.x = norm_(tokens);
-  if (!classification_head_.is_empty()) out.x = classification_head_.forward(out.x.select(1, 0));
+  if (head_with_tanh_)
+    out.x = head_with_tanh_->forward(out.x.select(1, 0));
+  else if (head_linear_)
+    out.x = head_linear_(out.x.select(1, 0));
   return out;
 }
 

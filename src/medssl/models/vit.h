@@ -61,7 +61,9 @@ class ViTImpl : public torch::nn::Module {
   std::vector<TransformerBlock> block_list_;
   torch::nn::LayerNorm norm_{nullptr};
   torch::Tensor cls_token_;
-  torch::nn::AnyModule classification_head_;
+  // classification head: Sequential(Linear, Tanh) with post_activation "Tanh", else the bare Linear.
+  torch::nn::Sequential head_with_tanh_{nullptr};
+  torch::nn::Linear head_linear_{nullptr};
 };
 TORCH_MODULE(ViT);
 

@@ -82,7 +82,7 @@ class FundusPainter {
   void paint_disc_and_macula() {
     disc_x_ = cx_ + side_ * 0.36 * R_;
     disc_y_ = cy_ - 0.04 * R_;  // the disc sits slightly above the fovea
-    disc_r_ = 0.085 * R_ * rng_.uniform(0.9, 1.1);
+    disc_r_ = 0.1 * R_ * rng_.uniform(0.9, 1.1);
     const double mx = cx_ - side_ * 0.04 * R_, my = cy_ + 0.03 * R_;
     shade_gaussian(rgb_, mx, my, 0.1 * R_, {0.68f, 0.62f, 0.7f});
     shade_gaussian(rgb_, disc_x_, disc_y_, 1.4 * disc_r_, {1.15f, 1.2f, 1.15f});

@@ -59,7 +59,7 @@ StoredCase to_files(const CtPhantom& p, bool lps, Rng& rng) {
 }  // namespace
 
 void write_ct3d(const Ct3dOptions& o) {
-  check(o.size >= 16 && o.size <= 512, "synth ct3d: size {} is out of range (16..512)", o.size);
+  check(o.size >= 16 && o.size <= 256, "synth ct3d: size {} is out of range (16..256)", o.size);
   check(o.cases >= 1 && o.cases <= 9999, "synth ct3d: cases {} is out of range (1..9999)", o.cases);
   check(o.unlabelled >= 0 && o.cases + o.unlabelled <= 9999,
         "synth ct3d: unlabelled {} is out of range (0..{})", o.unlabelled, 9999 - o.cases);

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "medssl/cli/command.h"
+#include "medssl/core/error.h"
+#include "medssl/core/geometry.h"
 #include "medssl/io/image2d.h"
 #include "medssl/io/nifti.h"
 

@@ -2,9 +2,12 @@
 // Each CLI verb lives in its own cmd_<verb>.cpp and registers itself here with MEDSSL_COMMAND; main() builds the
 // CLI11 app from the registry, in the order of `kCommandOrder` (help output follows the user's workflow).
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "medssl/core/error.h"
 
 namespace medssl::cli {
 

@@ -64,6 +64,12 @@ StateDict load_state_dict_file(const std::string& path) {
   c10::IValue value;
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  } catch (const c10::Error& e) {
+    std::string why = e.what_without_backtrace();
+    // LibTorch 1.13's unpickler lacks the SETITEM opcode ('s' = 0x73) that Python emits for a one-entry dict.
+    if (why.find("Unknown opcode") != std::string::npos && why.find("115") != std::string::npos)
+      why += " (a dict with a single entry saved by Python cannot be read by this LibTorch; save two or more entries)";
+    fail("load_state_dict_file: '{}' is not a readable PyTorch file (torch.save / save_state_dict): {}", path, why);
   } catch (const std::exception& e) {
     fail("load_state_dict_file: '{}' is not a readable PyTorch file (torch.save / save_state_dict): {}", path,
          e.what());

@@ -1,13 +1,13 @@
 // medssl: one binary, one verb per workflow step (llama.cpp-style). Verbs register themselves (command.h).
 #include <algorithm>
 #include <cstdio>
-#include <thread>
 
 #include "medssl/cli/command.h"
 #include "medssl/core/error.h"
 #include "medssl/core/log.h"
 #include "medssl/core/version.h"
 #include "medssl/core/torch_pch.h"
+#include "medssl/tensor/threads.h"
 
 namespace medssl::cli {
 
@@ -25,9 +25,8 @@ void apply_global_options() {
   auto& g = global_options();
   if (g.quiet) log::set_level(log::Level::warn);
   if (g.verbose) log::set_level(log::Level::debug);
-  int threads = g.threads > 0 ? g.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-  log::debug("LibTorch intra-op threads: {}", threads);
+  set_torch_threads(g.threads);  // 0 = all cores; Debian's LibTorch would otherwise use 1
+  log::debug("LibTorch intra-op threads: {}", torch_threads());
 }
 
 std::vector<std::pair<std::string, std::string>> split_overrides(const std::vector<std::string>& sets) {

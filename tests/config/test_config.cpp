@@ -22,15 +22,7 @@ Schema pretrain_like_schema() {
   return s;
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testkit::error_of;
 
 }  // namespace
 

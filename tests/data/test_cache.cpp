@@ -16,15 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testkit::error_of;
 
 config::Config settings(std::vector<std::string> sets) {
   return config::load("", cache::prepare_schema(), sets);

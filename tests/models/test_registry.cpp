@@ -1,6 +1,8 @@
 // The model registry: every name builds, options reach the network, mistakes fail with helpful messages.
 #include <gtest/gtest.h>
 
+#include "testkit/testkit.h"
+
 #include "medssl/core/error.h"
 #include "medssl/models/densenet.h"
 #include "medssl/models/heads.h"
@@ -12,14 +14,7 @@ namespace medssl::models {
 namespace {
 using nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testkit::error_of;
 
 TEST(ModelRegistry, EveryNameBuildsWithDefaultsOrRequiredOptions) {
   const std::map<std::string, json> required = {{"big_fully", {{"in_features", 16}}},

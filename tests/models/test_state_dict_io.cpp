@@ -13,14 +13,7 @@ using models::UNetEncoder;
 using models::UNetEncoderOptions;
 using models::UNetOptions;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testkit::error_of;
 
 UNet small_unet(int64_t classes = 3) {
   return UNet(UNetOptions().spatial_dims(2).enc_filters(4).num_layers(2).num_classes(classes));

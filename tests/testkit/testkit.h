@@ -1,5 +1,7 @@
 #pragma once
 // Shared helpers for medssl tests: temporary directories, running commands (the CLI, the Python peers), small files.
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "medssl_test_paths.h"
@@ -36,6 +38,16 @@ CommandResult run_python(const std::string& code);
 
 /// True if /usr/bin/python3 can import every module in the space-separated list.
 bool python_has(const std::string& modules);
+
+/// Runs `f` and returns the message of the medssl::Error (or other std::exception) it throws, "" if it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 /// Quotes a string for a POSIX shell.
 std::string shell_quote(const std::string& s);

@@ -15,14 +15,7 @@ namespace {
 
 using testing::TinyNet;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testkit::error_of;
 
 /// A net with a few Adam steps behind it, so optimiser state and BN buffers are non-trivial.
 std::unique_ptr<torch::optim::Optimizer> trained(TinyNet& net) {

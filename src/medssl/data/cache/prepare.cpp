@@ -87,6 +87,22 @@ struct Prepared {
   Mat44 affine = identity44();
 };
 
+// Brings image (and label) to the `size` cube/square: interpolation (labels nearest) or centre crop/pad.
+template <size_t Dims, typename Image>
+void fit_to_size(Image& image, std::optional<Image>& label, const json& s) {
+  int64_t size = s.value("size", 0);
+  if (size <= 0) return;
+  std::array<int64_t, Dims> target;
+  target.fill(size);
+  if (s.value("resize_mode", std::string("resize")) == "resize") {
+    image = resize_to(image, target, Interp::linear);
+    if (label) label = resize_label(*label, target);
+  } else {
+    image = crop_or_pad_to(image, target);
+    if (label) label = crop_or_pad_to(*label, target);
+  }
+}
+
 Volume load_channels(const data::CaseRecord& c) {
   check(!c.images.empty(), "case '{}' lists no image", c.id);
   Volume v = load_volume(c.images[0]);
@@ -132,17 +148,7 @@ Prepared prepare_volume_case(const data::CaseRecord& c, const json& s) {
       log::warn("case '{}': no voxel above the foreground threshold; keeping the whole volume", c.id);
     }
   }
-  int64_t size = s.value("size", 0);
-  if (size > 0) {
-    std::array<int64_t, 3> target{size, size, size};
-    if (s.value("resize_mode", std::string("resize")) == "resize") {
-      image = resize_to(image, target, Interp::linear);
-      if (label) label = resize_label(*label, target);
-    } else {
-      image = crop_or_pad_to(image, target);
-      if (label) label = crop_or_pad_to(*label, target);
-    }
-  }
+  fit_to_size<3>(image, label, s);
   p.image = image.data;
   p.spacing = {image.spacing[0], image.spacing[1], image.spacing[2]};
   p.affine = image.affine;
@@ -159,17 +165,7 @@ Prepared prepare_picture_case(const data::CaseRecord& c, const json& s) {
   std::optional<Image2D> label;
   if (!c.label.empty()) label = load_image2d(c.label);
   image.data = normalize(image.data, s, image.disk_dtype == io::DType::uint8);
-  int64_t size = s.value("size", 0);
-  if (size > 0) {
-    std::array<int64_t, 2> target{size, size};
-    if (s.value("resize_mode", std::string("resize")) == "resize") {
-      image = resize_to(image, target, Interp::linear);
-      if (label) label = resize_label(*label, target);
-    } else {
-      image = crop_or_pad_to(image, target);
-      if (label) label = crop_or_pad_to(*label, target);
-    }
-  }
+  fit_to_size<2>(image, label, s);
   p.image = image.data;
   p.spacing = {image.spacing[0], image.spacing[1]};
   if (label) p.label = label_to_uint8(label->data, c.label);

@@ -140,7 +140,7 @@ TEST(UNet, KerasDefaultsBatchNormAndInit) {
   // glorot_uniform on the transposed convs and the output conv.
   auto up = unet->named_parameters()["decoder.upconv0.weight"];  // 256 x 128 x 2x2x2
   const double limit = std::sqrt(6.0 / ((256.0 + 128.0) * 8.0));
-  EXPECT_LE(up.abs().max().item<double>(), limit);
+  EXPECT_LE(up.abs().max().item<double>(), limit * (1 + 1e-6));  // float32 rounding of the bound
   EXPECT_GT(up.abs().max().item<double>(), 0.9 * limit);
 }
 

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
@@ -9,12 +10,15 @@
 
 #include "medssl/core/atomic_file.h"
 #include "medssl/core/error.h"
+#include "medssl/core/log.h"
 
 namespace medssl::train {
 
 namespace {
 
 constexpr const char* kFormat = "medssl-checkpoint-v1";
+constexpr const char* kCudaRngCount = "torch_cuda_rng_count";
+std::string cuda_rng_key(int64_t device) { return "torch_cuda_rng_" + std::to_string(device); }
 
 std::string first_line(const std::string& s) {
   auto pos = s.find('\n');
@@ -144,6 +148,18 @@ Checkpoint read_state(torch::serialize::InputArchive& archive, const std::string
   s.manifest_json = read_string(archive, "manifest_json", path);
   check(archive.try_read("torch_cpu_rng", ck.torch_cpu_rng_state, /*is_buffer=*/true),
         "checkpoint {} lacks the torch generator state", path);
+  // Optional: only checkpoints written where CUDA was available have it (and none written before it was added).
+  c10::IValue cuda_count;
+  if (archive.try_read(kCudaRngCount, cuda_count)) {
+    check(cuda_count.isInt() && cuda_count.toInt() >= 0, "checkpoint {}: entry '{}' is not a count", path,
+          kCudaRngCount);
+    for (int64_t i = 0; i < cuda_count.toInt(); ++i) {
+      torch::Tensor state;
+      check(archive.try_read(cuda_rng_key(i), state, /*is_buffer=*/true),
+            "checkpoint {} lacks the CUDA generator state of device {} (corrupt)", path, i);
+      ck.torch_cuda_rng_states.push_back(state);
+    }
+  }
   auto has_opt = read_value(archive, "has_optimizer", path);
   ck.has_optimizer = has_opt.isBool() && has_opt.toBool();
 
@@ -188,6 +204,36 @@ void restore_torch_rng(const torch::Tensor& state) {
   gen.set_state(state);
 }
 
+std::vector<torch::Tensor> capture_torch_cuda_rng() {
+  std::vector<torch::Tensor> states;
+  // Asked at run time, so the same code serves CPU-only LibTorch builds (where the CUDA generators do not exist).
+  if (!torch::cuda::is_available()) return states;
+  const auto devices = static_cast<int64_t>(torch::cuda::device_count());
+  for (int64_t i = 0; i < devices; ++i) {
+    auto gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    states.push_back(gen.get_state().clone());
+  }
+  return states;
+}
+
+void restore_torch_cuda_rng(const std::vector<torch::Tensor>& states) {
+  if (states.empty()) return;
+  const auto devices = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  const auto saved = static_cast<int64_t>(states.size());
+  if (devices < saved)
+    log::warn("the checkpoint holds the CUDA generator states of {} devices but {} CUDA devices are available; the "
+              "random streams of the others are not restored, so GPU randomness will not replay the original run",
+              saved, devices);
+  for (int64_t i = 0; i < std::min(devices, saved); ++i) {
+    check(states[static_cast<size_t>(i)].defined(), "cannot restore the CUDA generator of device {} from an "
+          "undefined state", i);
+    auto gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(states[static_cast<size_t>(i)]);
+  }
+}
+
 std::string rng_state_string(Rng& rng) {
   std::ostringstream out;
   out << rng.engine();
@@ -223,6 +269,12 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
   }
   if (!torch_cpu_rng_state.defined()) torch_cpu_rng_state = capture_torch_rng();
   archive.write("torch_cpu_rng", torch_cpu_rng_state, /*is_buffer=*/true);
+  const auto cuda_states = capture_torch_cuda_rng();
+  if (!cuda_states.empty()) {  // absent on CPU-only machines: the file stays exactly what older versions wrote
+    archive.write(kCudaRngCount, c10::IValue(static_cast<int64_t>(cuda_states.size())));
+    for (size_t i = 0; i < cuda_states.size(); ++i)
+      archive.write(cuda_rng_key(static_cast<int64_t>(i)), cuda_states[i], /*is_buffer=*/true);
+  }
 
   archive.write("epoch", c10::IValue(state.epoch));
   archive.write("step_in_epoch", c10::IValue(state.step_in_epoch));

@@ -1,12 +1,14 @@
 #pragma once
 // Training checkpoints: everything a killed run needs to continue bit-for-bit (model parameters and buffers,
-// optimiser state, schedule step, the torch CPU generator, the trainer's medssl::Rng, the batch source position,
-// loop counters, best metric) plus the run's config and a free-form manifest. Written with one atomic rename, so
+// optimiser state, schedule step, the torch CPU generator and, where CUDA is available, the CUDA generators, the
+// trainer's medssl::Rng, the batch source position, loop counters, best metric) plus the run's config and a
+// free-form manifest. Written with one atomic rename, so
 // RUN_DIR/checkpoints/last.pt is always either the previous or the new complete checkpoint.
 #include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "medssl/core/rng.h"
 #include "medssl/core/torch_pch.h"
@@ -35,6 +37,9 @@ struct TrainingState {
 struct Checkpoint {
   TrainingState state;
   torch::Tensor torch_cpu_rng_state;  ///< at::Generator::get_state() of the default CPU generator (uint8)
+  /// get_state() of each CUDA device's default generator when the checkpoint was written on a machine with CUDA;
+  /// empty for CPU-only runs and for checkpoints written before medssl stored it.
+  std::vector<torch::Tensor> torch_cuda_rng_states;
   bool has_optimizer = false;
 };
 
@@ -62,6 +67,14 @@ std::map<std::string, torch::Tensor> read_checkpoint_tensors(const std::string& 
 /// Default CPU generator state (copy) and its restoration.
 torch::Tensor capture_torch_rng();
 void restore_torch_rng(const torch::Tensor& state);
+
+/// The default generator states of all CUDA devices (copies); empty when CUDA is not available. save_checkpoint
+/// stores them.
+std::vector<torch::Tensor> capture_torch_cuda_rng();
+/// Restores what capture_torch_cuda_rng returned (Checkpoint::torch_cuda_rng_states). Empty: nothing to do. Without
+/// CUDA, or with fewer devices than were saved, the rest is skipped with a warning (the run continues, but CUDA random
+/// streams such as dropout on the GPU no longer replay the original run).
+void restore_torch_cuda_rng(const std::vector<torch::Tensor>& states);
 
 /// Text form of a medssl::Rng (the standard library's stream format of std::mt19937_64) and back.
 std::string rng_state_string(Rng& rng);

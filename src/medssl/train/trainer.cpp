@@ -168,6 +168,7 @@ FitResult Trainer::resume(const std::string& checkpoint_path) {
         checkpoint_path, state_.epoch, options_.epochs);
   schedule_.set_step(state_.schedule_step);
   restore_torch_rng(ck.torch_cpu_rng_state);
+  restore_torch_cuda_rng(ck.torch_cuda_rng_states);
   restore_rng_state(rng_, state_.rng_state);
   partial_.reset();
   if (state_.step_in_epoch > 0) {

@@ -1,0 +1,65 @@
+#include "medssl/finetune/finetune_batches.h"
+
+#include <algorithm>
+
+#include "medssl/core/error.h"
+#include "medssl/core/rng.h"
+
+namespace medssl::finetune {
+
+int64_t FinetuneBatches::batches() const {
+  const int64_t n = static_cast<int64_t>(items.size());
+  // A trailing batch of ONE sample is dropped: BatchNorm cannot train on it (one value per channel at the pooled
+  // end of DenseNet / the UNet bottleneck). The order is reshuffled every epoch, so another item sits out each time.
+  if (n > 1 && batch_size > 1 && n % batch_size == 1) return n / batch_size;
+  return (n + batch_size - 1) / batch_size;
+}
+
+train::Batch FinetuneBatches::make(int64_t epoch, int64_t index, uint64_t epoch_seed) const {
+  std::vector<int64_t> order = items;
+  Rng order_rng = Rng::derive(epoch_seed, "finetune-order", static_cast<uint64_t>(epoch));
+  order_rng.shuffle(order);
+  Rng rng = Rng::derive(epoch_seed, "finetune-batch", static_cast<uint64_t>(index));
+  const int64_t begin = index * batch_size;
+  const int64_t end = std::min<int64_t>(begin + batch_size, static_cast<int64_t>(order.size()));
+  std::vector<torch::Tensor> images, labels;
+  for (int64_t k = begin; k < end; ++k) {
+    const int64_t item = order[static_cast<size_t>(k)];
+    torch::Tensor image = set->image(item);
+    torch::Tensor label;
+    if (segmentation) {
+      label = set->label(item);
+      check(label.defined(), "finetune: training case {} has no label map", set->id(item));
+      // Random crop, the same window for image and label.
+      for (int64_t axis = 1; axis < image.dim(); ++axis) {
+        const int64_t side = image.size(axis);
+        if (patch_size <= 0 || side <= patch_size) continue;
+        const int64_t start = rng.uniform_int(0, side - patch_size);
+        image = image.narrow(axis, start, patch_size);
+        label = label.narrow(axis, start, patch_size);
+      }
+    }
+    if (augment) {
+      for (int64_t axis = 1; axis < image.dim(); ++axis) {
+        if (!rng.bernoulli(0.5)) continue;
+        image = image.flip({axis});
+        if (segmentation) label = label.flip({axis});
+      }
+    }
+    images.push_back(image.contiguous());
+    if (segmentation) {
+      labels.push_back(label.squeeze(0).to(torch::kInt64).contiguous());
+    } else {
+      const int grade = set->grade(item);
+      check(grade >= 0, "finetune: training image {} has no grade", set->id(item));
+      labels.push_back(torch::tensor(static_cast<int64_t>(grade), torch::kInt64));
+    }
+  }
+  train::Batch batch;
+  batch.tensors["image"] = torch::stack(images);
+  batch.tensors["label"] = torch::stack(labels);
+  batch.size = static_cast<int64_t>(images.size());
+  return batch;
+}
+
+}  // namespace medssl::finetune

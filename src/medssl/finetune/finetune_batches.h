@@ -1,0 +1,29 @@
+#pragma once
+// Training batches of a finetuning run, built in loader threads (train::ThreadedBatchSource):
+//   segmentation    "image" (B, C, patch...) float, "label" (B, patch...) int64: a random crop of patch_size per
+//                   spatial axis when the image is larger (image and label cut together), optional random flips
+//                   along every spatial axis (p 0.5 each, image and label together).
+//   classification  "image" (B, C, spatial...) float (flipped like above when augmenting), "label" (B) int64 grades.
+// A trailing batch of a single sample is dropped (BatchNorm cannot train on one sample; another item sits out each
+// epoch since the order is reshuffled). The item order is shuffled per epoch and every random choice comes from medssl::Rng streams derived from the
+// epoch seed and the batch index, so batches do not depend on the number of loader threads.
+#include <vector>
+
+#include "medssl/data/loader/image_set.h"
+#include "medssl/train/batch_source.h"
+
+namespace medssl::finetune {
+
+struct FinetuneBatches {
+  const data::ImageSet* set = nullptr;
+  std::vector<int64_t> items;  ///< training items of `set`
+  bool segmentation = true;
+  int64_t batch_size = 2;
+  int64_t patch_size = 0;  ///< 0 = whole images
+  bool augment = false;
+
+  int64_t batches() const;
+  train::Batch make(int64_t epoch, int64_t index, uint64_t epoch_seed) const;
+};
+
+}  // namespace medssl::finetune

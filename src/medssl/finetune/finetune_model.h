@@ -1,0 +1,61 @@
+#pragma once
+// The network a finetuning run trains, described by a FinetuneModelSpec (stored as RUN/model.json next to the
+// weights RUN/model.pt, so `medssl evaluate` can rebuild it):
+//
+//   segmentation    "unet_3d_upconv" / "unet_2d_upconv": the reference's UNet; its encoder options come from the
+//                   pretrain run's manifest so the pretrained encoder fits parameter for parameter.
+//   classification  "densenet121_classifier": DenseNet-121 features (pooled) -> Linear (the reference's
+//                   simple_multiclass head on its kaggle encoder); "unet_encoder_classifier": UNet encoder ->
+//                   global average pool -> Linear.
+// In every architecture the encoder's parameters are named "encoder.*", exactly as the pretext tasks save them, so
+// load_pretrained_encoder loads RUN_DIR/encoder*.pt strictly into that part (decoder / classifier stay random).
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "medssl/core/torch_pch.h"
+
+namespace medssl::finetune {
+
+struct FinetuneModelSpec {
+  std::string task;          ///< segmentation | classification
+  std::string architecture;  ///< unet_3d_upconv | unet_2d_upconv | densenet121_classifier | unet_encoder_classifier
+  int spatial_dims = 3;
+  int64_t in_channels = 1;
+  int64_t num_outputs = 3;   ///< segmentation classes incl. background, or classifier outputs
+  bool multilabel = false;   ///< classification: sigmoid outputs with the ordinal (reference) encoding
+  nlohmann::json encoder_options = nlohmann::json::object();  ///< UNet: enc_filters, num_layers, variant, dropout, pooling
+
+  nlohmann::json to_json() const;
+  static FinetuneModelSpec from_json(const nlohmann::json& j, const std::string& source);
+};
+
+/// An encoder -> global average pool -> Linear classifier (parameters "encoder.*", "classifier.*").
+class EncoderClassifierImpl : public torch::nn::Module {
+ public:
+  EncoderClassifierImpl(std::shared_ptr<torch::nn::Module> encoder, int64_t features, int64_t num_outputs);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Module& encoder() { return *encoder_; }
+
+ private:
+  std::shared_ptr<torch::nn::Module> encoder_;
+  torch::nn::Linear classifier_{nullptr};
+};
+TORCH_MODULE(EncoderClassifier);
+
+/// A built network: the module (to train / save) plus a uniform forward.
+struct FinetuneModel {
+  FinetuneModelSpec spec;
+  std::shared_ptr<torch::nn::Module> module;
+  /// Logits: (N, classes, spatial...) for segmentation, (N, outputs) for classification.
+  torch::Tensor forward(const torch::Tensor& x) const;
+  /// The "encoder" submodule.
+  torch::nn::Module& encoder() const;
+};
+
+FinetuneModel build_finetune_model(const FinetuneModelSpec& spec);
+
+/// Loads a pretrain run's encoder file (keys "encoder.*") into model.encoder(), strictly: any missing, unexpected or
+/// mis-shaped tensor is a medssl::Error naming the file, the keys and shapes, and the encoder options in use.
+void load_pretrained_encoder(const FinetuneModel& model, const std::string& encoder_file);
+
+}  // namespace medssl::finetune

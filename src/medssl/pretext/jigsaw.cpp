@@ -1,0 +1,109 @@
+#include "medssl/pretext/jigsaw.h"
+
+#include "medssl/core/error.h"
+#include "medssl/pretext/classification_head.h"
+#include "medssl/pretext/task_factories.h"
+
+namespace medssl::pretext {
+
+namespace {
+const char* const kTask = "jigsaw";
+
+/// params["permutations_file"] or "" when absent / null.
+std::string permutations_file(const TaskSpec& spec) {
+  if (!spec.params.is_object() || !spec.params.contains("permutations_file")) return "";
+  const auto& value = spec.params.at("permutations_file");
+  if (value.is_null()) return "";
+  check(value.is_string() && !value.get<std::string>().empty(),
+        "jigsaw: parameter \"permutations_file\" must be a file path, got {}", value.dump());
+  return value.get<std::string>();
+}
+}  // namespace
+
+PermutationTable jigsaw_permutations(const TaskSpec& spec) {
+  const int64_t per_side = integer_param(spec, "patches_per_side", 3, kTask);
+  check(per_side >= 2, "jigsaw: patches_per_side must be >= 2, got {}", per_side);
+  int64_t patches = 1;
+  for (int d = 0; d < spec.spatial_dims; ++d) patches *= per_side;
+
+  const std::string file = permutations_file(spec);
+  PermutationTable table;
+  if (!file.empty()) {
+    table = load_permutation_table(file, patches);
+  } else {
+    check(per_side == 3,
+          "jigsaw: there is no shipped permutation table for patches_per_side {} ({} patches; the shipped tables are "
+          "for 3 per side: 9 in 2D, 27 in 3D); make one with `medssl permutations --patches {} --count 100 --out FILE` "
+          "and set permutations_file",
+          per_side, patches, patches);
+    table = shipped_permutation_table(spec.spatial_dims);
+  }
+
+  const int64_t wanted = integer_param(spec, "num_permutations", table.count(), kTask);
+  check(wanted >= 2 && wanted <= table.count(),
+        "jigsaw: num_permutations must be in 2..{} (the rows of {}), got {}", table.count(),
+        file.empty() ? "the shipped table" : file, wanted);
+  table.rows.resize(static_cast<size_t>(wanted));
+  return table;
+}
+
+namespace {
+
+class JigsawTask : public PretextTask {
+ public:
+  explicit JigsawTask(const TaskSpec& spec)
+      : spec_(spec),
+        grid_(patch_grid_from_params(spec, kTask)),
+        table_(jigsaw_permutations(spec)),
+        model_options_(with_top_units(
+            PatchClassifierOptions(table_.length, grid_.patch(spec.data_dim), table_.count()), spec, kTask)) {
+    check_top_architecture(spec_, kTask);
+  }
+
+  std::string name() const override { return kTask; }
+
+  std::shared_ptr<PretextModelImpl> build_model() const override {
+    return std::make_shared<PatchClassifierImpl>(spec_, model_options_);
+  }
+
+  train::Batch make_batch(const std::vector<Sample>& samples, Rng& rng, bool training) const override {
+    check(!samples.empty(), "jigsaw: make_batch needs at least one sample");
+    std::vector<torch::Tensor> puzzles;
+    std::vector<int64_t> labels;
+    puzzles.reserve(samples.size());
+    labels.reserve(samples.size());
+    for (const auto& sample : samples) {
+      const int64_t label = rng.uniform_int(0, table_.count() - 1);
+      const auto patches = grid_.cut(checked_image(sample, spec_, kTask), training, rng);
+      std::vector<torch::Tensor> slots;
+      slots.reserve(patches.size());
+      for (int original : table_.rows[static_cast<size_t>(label)]) slots.push_back(patches[static_cast<size_t>(original)]);
+      puzzles.push_back(torch::stack(slots));
+      labels.push_back(label);
+    }
+    train::Batch batch;
+    batch.tensors["input"] = torch::stack(puzzles);
+    batch.tensors["label"] = torch::tensor(labels, torch::kInt64);
+    batch.size = static_cast<int64_t>(samples.size());
+    return batch;
+  }
+
+  train::StepOutput step(PretextModelImpl& model, const train::Batch& batch) const override {
+    return classification_step(model, batch, spec_.faithful);
+  }
+
+  std::string monitor() const override { return "val_acc"; }
+  std::string monitor_mode() const override { return "max"; }
+
+ private:
+  TaskSpec spec_;
+  PatchGrid grid_;
+  PermutationTable table_;
+  PatchClassifierOptions model_options_;
+};
+
+}  // namespace
+
+std::unique_ptr<PretextTask> make_jigsaw_task(const TaskSpec& spec) { return std::make_unique<JigsawTask>(spec); }
+
+}  // namespace medssl::pretext

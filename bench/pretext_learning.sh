@@ -9,7 +9,7 @@ OUT=${1:-bench-out/pretext}
 EPOCHS=${2:-8}
 mkdir -p "$OUT"
 [ -d "$OUT/ct" ] || "$MEDSSL" synth ct3d --out "$OUT/ct" --cases 24 --unlabelled 8 --size 48 --seed 11 >/dev/null
-common="--set data_dir=$OUT/ct --set enc_filters=8 --set lr=0.001 --set epochs=$EPOCHS --set save_checkpoint_every_n_epochs=0"
+common="${EXTRA:-} --set data_dir=$OUT/ct --set enc_filters=8 --set lr=0.001 --set epochs=$EPOCHS --set save_checkpoint_every_n_epochs=0"
 declare -A extra3d=(
   [rotation]="--set batch_size=8"
   [rpl]="--set data_dim=48 --set num_layers=2 --set patches_per_side=3 --set patch_jitter=2 --set batch_size=16"

@@ -31,16 +31,11 @@ using json = nlohmann::json;
 
 namespace {
 
+// The run's data: data_dir itself if it is a cache, else data_dir prepared into cache_dir (default RUN_DIR/cache).
 cache::Cache open_or_prepare(const config::Config& c, const std::string& out_dir) {
-  const auto data_dir = c.get<std::string>("data_dir");
-  check(fs::exists(data_dir), "data_dir {} does not exist", data_dir);
-  if (cache::is_cache_dir(data_dir)) return cache::open_cache(data_dir);
-  const std::string cache_dir = c.has("cache_dir") ? c.get<std::string>("cache_dir") : out_dir + "/cache";
-  json settings = c.raw().at("prepare");
-  if (!settings.contains("size")) settings["size"] = c.get<int64_t>("data_dim");
-  auto validated = config::validate(settings, cache::prepare_schema(), "the \"prepare\" object of the config");
-  cache::prepare_cache(data_dir, cache_dir, validated);
-  return cache::open_cache(cache_dir);
+  return cache::open_or_prepare_cache(c.get<std::string>("data_dir"),
+                                      c.has("cache_dir") ? c.get<std::string>("cache_dir") : out_dir + "/cache",
+                                      c.raw().at("prepare"), c.get<int64_t>("data_dim"));
 }
 
 // The pretrain run's manifest (checkpoints/last.json), or null for --pretrained none.

@@ -163,4 +163,26 @@ const torch::Tensor& checked_image(const Sample& sample, const TaskSpec& spec, c
   return image;
 }
 
+train::Batch labelled_batch(const std::vector<torch::Tensor>& inputs, const std::vector<int64_t>& labels) {
+  train::Batch batch;
+  batch.tensors["input"] = torch::stack(inputs);
+  batch.tensors["label"] = torch::tensor(labels, torch::kInt64);
+  batch.size = static_cast<int64_t>(inputs.size());
+  return batch;
+}
+
+PatchClassificationTask::PatchClassificationTask(const TaskSpec& spec, PatchClassifierOptions model_options,
+                                                 const std::string& task)
+    : spec_(spec), model_options_(with_top_units(std::move(model_options), spec, task)) {
+  check_top_architecture(spec_, task);
+}
+
+std::shared_ptr<PretextModelImpl> PatchClassificationTask::build_model() const {
+  return std::make_shared<PatchClassifierImpl>(spec_, model_options_);
+}
+
+train::StepOutput PatchClassificationTask::step(PretextModelImpl& model, const train::Batch& batch) const {
+  return classification_step(model, batch, spec_.faithful);
+}
+
 }  // namespace medssl::pretext

@@ -13,6 +13,7 @@
 // TaskSpec.params `top_units` = [hidden1, hidden2] narrows big_fully (default [2048, 1024], the reference).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "medssl/models/heads.h"
 #include "medssl/pretext/patch_grid.h"
@@ -52,6 +53,27 @@ class PatchClassifierImpl : public PretextModelImpl {
 /// Forward, categorical cross-entropy on the logits against batch "label" (int64 class indices), and metric "acc".
 /// faithful: Keras's loss instead (softmax probabilities clipped to [1e-7, 1 - 1e-7] before the log).
 train::StepOutput classification_step(PretextModelImpl& model, const train::Batch& batch, bool faithful);
+
+/// Per-sample inputs stacked to "input" (B, ...) with int64 class indices "label" (B,): the batch of every
+/// classification pretext task.
+train::Batch labelled_batch(const std::vector<torch::Tensor>& inputs, const std::vector<int64_t>& labels);
+
+/// What rotation, rpl and jigsaw share: a PatchClassifier built from `model_options`, the cross-entropy step, and
+/// validation accuracy as the monitored metric. Subclasses supply name() and make_batch().
+class PatchClassificationTask : public PretextTask {
+ public:
+  std::shared_ptr<PretextModelImpl> build_model() const override;
+  train::StepOutput step(PretextModelImpl& model, const train::Batch& batch) const override;
+  std::string monitor() const override { return "val_acc"; }
+  std::string monitor_mode() const override { return "max"; }
+
+ protected:
+  /// Applies the `top_units` param to `model_options` and checks `top_architecture`.
+  PatchClassificationTask(const TaskSpec& spec, PatchClassifierOptions model_options, const std::string& task);
+
+  TaskSpec spec_;
+  PatchClassifierOptions model_options_;
+};
 
 // ---- configuration shared by the classification tasks (TaskSpec.params, reference key names)
 

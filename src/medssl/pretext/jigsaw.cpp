@@ -49,22 +49,11 @@ PermutationTable jigsaw_permutations(const TaskSpec& spec) {
 
 namespace {
 
-class JigsawTask : public PretextTask {
+class JigsawTask : public PatchClassificationTask {
  public:
-  explicit JigsawTask(const TaskSpec& spec)
-      : spec_(spec),
-        grid_(patch_grid_from_params(spec, kTask)),
-        table_(jigsaw_permutations(spec)),
-        model_options_(with_top_units(
-            PatchClassifierOptions(table_.length, grid_.patch(spec.data_dim), table_.count()), spec, kTask)) {
-    check_top_architecture(spec_, kTask);
-  }
+  explicit JigsawTask(const TaskSpec& spec) : JigsawTask(spec, permutations_after_grid_check(spec)) {}
 
   std::string name() const override { return kTask; }
-
-  std::shared_ptr<PretextModelImpl> build_model() const override {
-    return std::make_shared<PatchClassifierImpl>(spec_, model_options_);
-  }
 
   train::Batch make_batch(const std::vector<Sample>& samples, Rng& rng, bool training) const override {
     check(!samples.empty(), "jigsaw: make_batch needs at least one sample");
@@ -81,25 +70,27 @@ class JigsawTask : public PretextTask {
       puzzles.push_back(torch::stack(slots));
       labels.push_back(label);
     }
-    train::Batch batch;
-    batch.tensors["input"] = torch::stack(puzzles);
-    batch.tensors["label"] = torch::tensor(labels, torch::kInt64);
-    batch.size = static_cast<int64_t>(samples.size());
-    return batch;
+    return labelled_batch(puzzles, labels);
   }
-
-  train::StepOutput step(PretextModelImpl& model, const train::Batch& batch) const override {
-    return classification_step(model, batch, spec_.faithful);
-  }
-
-  std::string monitor() const override { return "val_acc"; }
-  std::string monitor_mode() const override { return "max"; }
 
  private:
-  TaskSpec spec_;
+  // The grid parameters are checked before the table is read (the order the errors were always reported in).
+  static PermutationTable permutations_after_grid_check(const TaskSpec& spec) {
+    patch_grid_from_params(spec, kTask);
+    return jigsaw_permutations(spec);
+  }
+
+  // The table is read once and handed to both the model options (one class per row) and the task.
+  JigsawTask(const TaskSpec& spec, PermutationTable table)
+      : PatchClassificationTask(
+            spec,
+            PatchClassifierOptions(table.length, patch_grid_from_params(spec, kTask).patch(spec.data_dim), table.count()),
+            kTask),
+        grid_(patch_grid_from_params(spec, kTask)),
+        table_(std::move(table)) {}
+
   PatchGrid grid_;
   PermutationTable table_;
-  PatchClassifierOptions model_options_;
 };
 
 }  // namespace

@@ -107,19 +107,11 @@ const config::Schema& pretrain_schema() {
 
 namespace {
 
+// The run's data: data_dir itself if it is a cache, else data_dir prepared into cache_dir (default RUN_DIR/cache).
 cache::Cache open_or_prepare(const config::Config& c, const std::string& out_dir) {
-  const auto data_dir = c.get<std::string>("data_dir");
-  check(fs::exists(data_dir), "data_dir {} does not exist", data_dir);
-  if (cache::is_cache_dir(data_dir)) return cache::open_cache(data_dir);
-  const std::string cache_dir = c.has("cache_dir") ? c.get<std::string>("cache_dir") : out_dir + "/cache";
-  json settings = c.raw().at("prepare");
-  if (!settings.contains("size")) settings["size"] = c.get<int64_t>("data_dim");
-  auto validated = config::validate(settings, cache::prepare_schema(), "the \"prepare\" object of the config");
-  if (!cache::is_cache_dir(cache_dir) || !fs::exists(cache_dir + "/.complete")) {
-    log::info("preparing {} into {} (side {})", data_dir, cache_dir, settings["size"].dump());
-  }
-  cache::prepare_cache(data_dir, cache_dir, validated);
-  return cache::open_cache(cache_dir);
+  return cache::open_or_prepare_cache(c.get<std::string>("data_dir"),
+                                      c.has("cache_dir") ? c.get<std::string>("cache_dir") : out_dir + "/cache",
+                                      c.raw().at("prepare"), c.get<int64_t>("data_dim"));
 }
 
 // Samples per image of the task (the reference's "multiplicator"): make_batch on one image, count the outputs.

@@ -34,21 +34,16 @@ namespace {
 
 const char* const kTask = "rotation";
 
-class RotationTask : public PretextTask {
+class RotationTask : public PatchClassificationTask {
  public:
   explicit RotationTask(const TaskSpec& spec)
-      : spec_(spec),
-        classes_(rotation_classes(spec.spatial_dims)),
-        model_options_(with_top_units(PatchClassifierOptions(1, spec.data_dim, classes_), spec, kTask)) {
-    check_top_architecture(spec_, kTask);
+      : PatchClassificationTask(spec, PatchClassifierOptions(1, spec.data_dim, rotation_classes(spec.spatial_dims)),
+                                kTask),
+        classes_(rotation_classes(spec.spatial_dims)) {
     check_encoder_fits(spec_, spec_.data_dim, kTask, "images");
   }
 
   std::string name() const override { return kTask; }
-
-  std::shared_ptr<PretextModelImpl> build_model() const override {
-    return std::make_shared<PatchClassifierImpl>(spec_, model_options_);
-  }
 
   train::Batch make_batch(const std::vector<Sample>& samples, Rng& rng, bool /*training*/) const override {
     check(!samples.empty(), "rotation: make_batch needs at least one sample");
@@ -63,19 +58,8 @@ class RotationTask : public PretextTask {
       images.push_back(rotate_image(image, rotation, spec_.spatial_dims));
       labels.push_back(rotation);
     }
-    train::Batch batch;
-    batch.tensors["input"] = torch::stack(images);
-    batch.tensors["label"] = torch::tensor(labels, torch::kInt64);
-    batch.size = static_cast<int64_t>(samples.size());
-    return batch;
+    return labelled_batch(images, labels);
   }
-
-  train::StepOutput step(PretextModelImpl& model, const train::Batch& batch) const override {
-    return classification_step(model, batch, spec_.faithful);
-  }
-
-  std::string monitor() const override { return "val_acc"; }
-  std::string monitor_mode() const override { return "max"; }
 
  private:
   /// The reference centre-crops non-square images to a square before rotating (a rotation must keep the shape).
@@ -87,9 +71,7 @@ class RotationTask : public PretextTask {
     return center_crop(image, std::vector<int64_t>(static_cast<size_t>(spec_.spatial_dims), side));
   }
 
-  TaskSpec spec_;
   int64_t classes_;
-  PatchClassifierOptions model_options_;
 };
 
 }  // namespace

@@ -10,22 +10,14 @@ namespace {
 
 const char* const kTask = "rpl";
 
-class RplTask : public PretextTask {
+class RplTask : public PatchClassificationTask {
  public:
   explicit RplTask(const TaskSpec& spec)
-      : spec_(spec),
+      : PatchClassificationTask(spec, model_options_for(spec), kTask),
         grid_(patch_grid_from_params(spec, kTask)),
-        patch_count_(grid_.count(spec.spatial_dims)),
-        model_options_(with_top_units(PatchClassifierOptions(2, grid_.patch(spec.data_dim), patch_count_ - 1), spec,
-                                      kTask)) {
-    check_top_architecture(spec_, kTask);
-  }
+        patch_count_(grid_.count(spec.spatial_dims)) {}
 
   std::string name() const override { return kTask; }
-
-  std::shared_ptr<PretextModelImpl> build_model() const override {
-    return std::make_shared<PatchClassifierImpl>(spec_, model_options_);
-  }
 
   train::Batch make_batch(const std::vector<Sample>& samples, Rng& rng, bool /*training*/) const override {
     check(!samples.empty(), "rpl: make_batch needs at least one sample");
@@ -41,25 +33,18 @@ class RplTask : public PretextTask {
                                     patches[static_cast<size_t>(rpl_query_index(label, patch_count_))]}));
       labels.push_back(label);
     }
-    train::Batch batch;
-    batch.tensors["input"] = torch::stack(pairs);
-    batch.tensors["label"] = torch::tensor(labels, torch::kInt64);
-    batch.size = static_cast<int64_t>(samples.size());
-    return batch;
+    return labelled_batch(pairs, labels);
   }
-
-  train::StepOutput step(PretextModelImpl& model, const train::Batch& batch) const override {
-    return classification_step(model, batch, spec_.faithful);
-  }
-
-  std::string monitor() const override { return "val_acc"; }
-  std::string monitor_mode() const override { return "max"; }
 
  private:
-  TaskSpec spec_;
+  // Centre + query patch through the shared encoder, one class per neighbour cell.
+  static PatchClassifierOptions model_options_for(const TaskSpec& spec) {
+    const PatchGrid grid = patch_grid_from_params(spec, kTask);
+    return PatchClassifierOptions(2, grid.patch(spec.data_dim), grid.count(spec.spatial_dims) - 1);
+  }
+
   PatchGrid grid_;
   int64_t patch_count_;
-  PatchClassifierOptions model_options_;
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "medssl/core/atomic_file.h"
 #include "medssl/core/error.h"
+#include "medssl/weights/torch_save_storage.h"
 
 namespace medssl::weights {
 namespace {
@@ -92,26 +93,6 @@ std::string describe(const Py& v) {
     case PyValue::Kind::tensor: return "a tensor";
   }
   return "a value";
-}
-
-// The storage classes torch.save names in its persistent ids.
-const std::map<std::string, c10::ScalarType>& storage_types() {
-  static const std::map<std::string, c10::ScalarType> types = {
-      {"torch.DoubleStorage", c10::ScalarType::Double},   {"torch.FloatStorage", c10::ScalarType::Float},
-      {"torch.HalfStorage", c10::ScalarType::Half},       {"torch.BFloat16Storage", c10::ScalarType::BFloat16},
-      {"torch.LongStorage", c10::ScalarType::Long},       {"torch.IntStorage", c10::ScalarType::Int},
-      {"torch.ShortStorage", c10::ScalarType::Short},     {"torch.CharStorage", c10::ScalarType::Char},
-      {"torch.ByteStorage", c10::ScalarType::Byte},       {"torch.BoolStorage", c10::ScalarType::Bool},
-      {"torch.ComplexFloatStorage", c10::ScalarType::ComplexFloat},
-      {"torch.ComplexDoubleStorage", c10::ScalarType::ComplexDouble},
-      {"torch.UntypedStorage", c10::ScalarType::Byte}};
-  return types;
-}
-
-std::string storage_class(c10::ScalarType dtype) {
-  for (const auto& [name, type] : storage_types())
-    if (type == dtype && name != "torch.UntypedStorage") return name;
-  fail("torch.save format: tensors of type {} cannot be written", c10::toString(dtype));
 }
 
 // ------------------------------------------------------------------------------------------------ unpickler
@@ -410,11 +391,11 @@ class StorageTable {
     if (pid->kind != K::tuple || p.size() < 5 || p[0]->kind != K::string || p[0]->text != "storage" ||
         p[2]->kind != K::string)
       fail("'{}': unsupported torch.save persistent id ({}); only storages are supported", path_, describe(pid));
-    if (p[1]->kind != K::global || !storage_types().count(p[1]->text))
+    if (p[1]->kind != K::global || !torch_save::storage_types().count(p[1]->text))
       fail("'{}': unsupported storage type {}", path_, p[1]->kind == K::global ? p[1]->text : describe(p[1]));
     auto storage = make(K::storage);
     storage->storage.key = p[2]->text;
-    storage->storage.dtype = storage_types().at(p[1]->text);
+    storage->storage.dtype = torch_save::storage_types().at(p[1]->text);
     if (p.size() > 5 && p[5]->kind == K::tuple) {  // legacy storage view: (view_key, offset, size)
       if (p[5]->items.size() < 2 || p[5]->items[1]->kind != K::integer) fail("'{}': malformed storage view", path_);
       storage->storage.element_offset = p[5]->items[1]->integer;
@@ -593,52 +574,6 @@ TorchSaveContents read_legacy(const std::string& path, const std::string& bytes,
   return {to_state_dict(dict, storage_of, path), true, entry};
 }
 
-// ------------------------------------------------------------------------------------------------ writer
-
-/// The pickle protocol 2 opcodes Python's own pickler emits for torch.save({name: tensor}).
-class PickleWriter {
- public:
-  void proto() { out_ += "\x80\x02"; }
-  void op(char c) { out_ += c; }
-  void global(const std::string& module, const std::string& name) { out_ += 'c' + module + '\n' + name + '\n'; }
-  void string(const std::string& s) {
-    out_ += 'X';
-    append_le(static_cast<uint32_t>(s.size()));
-    out_ += s;
-  }
-  void integer(int64_t v) {
-    if (v >= 0 && v < 256) {
-      out_ += 'K';
-      out_ += static_cast<char>(v);
-    } else if (v >= 0 && v < 65536) {
-      out_ += 'M';
-      append_le(static_cast<uint16_t>(v));
-    } else if (v >= INT32_MIN && v <= INT32_MAX) {
-      out_ += 'J';
-      append_le(static_cast<int32_t>(v));
-    } else {
-      out_ += "\x8a\x08";  // LONG1, 8 bytes two's complement
-      append_le(v);
-    }
-  }
-  void int_tuple(c10::IntArrayRef values) {
-    if (values.empty()) return op(')');
-    op('(');
-    for (auto v : values) integer(v);
-    op('t');
-  }
-  const std::string& bytes() const { return out_; }
-
- private:
-  template <typename T>
-  void append_le(T v) {
-    char buf[sizeof(T)];
-    std::memcpy(buf, &v, sizeof(T));
-    out_.append(buf, sizeof(T));
-  }
-  std::string out_;
-};
-
 }  // namespace
 
 const std::vector<std::string>& state_dict_entry_names() {
@@ -657,68 +592,6 @@ TorchSaveContents read_torch_save(const std::string& path) {
   check(bytes.compare(0, 4, std::string("PK\x03\x04", 4)) == 0,
         "'{}' is not a PyTorch file (neither the zip format of torch.save nor its legacy format)", path);
   return read_zip(path);
-}
-
-void write_torch_save(const StateDict& tensors, const std::string& path) {
-  // Python's layout: data.pkl holds dict {name: _rebuild_tensor_v2(storage pid, offset, size, stride, False,
-  // OrderedDict())}, the storages are the records data/0, data/1, ...
-  std::vector<torch::Tensor> storages;
-  PickleWriter p;
-  p.proto();
-  p.op('}');
-  size_t in_batch = 0;
-  for (const auto& [name, tensor] : tensors) {
-    check(tensor.defined(), "writing '{}': tensor \"{}\" is undefined", path, name);
-    if (in_batch == 0) p.op('(');
-    auto t = tensor.detach().to(torch::kCPU).contiguous();
-    const std::string key = std::to_string(storages.size());
-    p.string(name);
-    p.global("torch._utils", "_rebuild_tensor_v2");
-    p.op('(');
-    p.op('(');  // persistent id
-    p.string("storage");
-    const std::string cls = storage_class(t.scalar_type());
-    p.global("torch", cls.substr(cls.find('.') + 1));
-    p.string(key);
-    p.string("cpu");
-    p.integer(t.numel());
-    p.op('t');
-    p.op('Q');
-    p.integer(0);
-    p.int_tuple(t.sizes());
-    p.int_tuple(t.strides());
-    p.op('\x89');  // requires_grad False
-    p.global("collections", "OrderedDict");
-    p.op(')');
-    p.op('R');  // backward hooks: OrderedDict()
-    p.op('t');
-    p.op('R');
-    storages.push_back(t);
-    if (++in_batch == 1000) {  // Python's pickler batches SETITEMS by 1000 too
-      p.op('u');
-      in_batch = 0;
-    }
-  }
-  if (in_batch > 0) p.op('u');
-  p.op('.');
-
-  std::string archive;
-  try {
-    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
-      archive.append(static_cast<const char*>(data), size);
-      return size;
-    });
-    writer.writeRecord("data.pkl", p.bytes().data(), p.bytes().size());
-    static const char kNothing = 0;  // an empty tensor may have no data pointer
-    for (size_t i = 0; i < storages.size(); ++i) {
-      const void* data = storages[i].nbytes() > 0 ? storages[i].data_ptr() : &kNothing;
-      writer.writeRecord("data/" + std::to_string(i), data, storages[i].nbytes());
-    }
-    writer.writeEndOfFile();  // also writes the "version" record
-  } catch (const c10::Error& e) {
-    fail("writing '{}': {}", path, e.what_without_backtrace());
-  }
-  write_file_atomic(path, archive);
 }
 
 }  // namespace medssl::weights

@@ -342,4 +342,14 @@ Cache open_cache(const std::string& dir, bool check_sources) {
   return cache;
 }
 
+Cache open_or_prepare_cache(const std::string& data_dir, const std::string& cache_dir, json settings,
+                            int64_t default_size) {
+  check(fs::exists(data_dir), "data_dir {} does not exist", data_dir);
+  if (is_cache_dir(data_dir)) return open_cache(data_dir);
+  if (!settings.contains("size")) settings["size"] = default_size;
+  auto validated = config::validate(settings, prepare_schema(), "the \"prepare\" object of the config");
+  prepare_cache(data_dir, cache_dir, validated);
+  return open_cache(cache_dir);
+}
+
 }  // namespace medssl::cache

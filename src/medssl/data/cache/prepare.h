@@ -57,4 +57,10 @@ Cache open_cache(const std::string& dir, bool check_sources = true);
 /// True if `dir` holds a cache.json.
 bool is_cache_dir(const std::string& dir);
 
+/// What training commands do with their `data_dir`: open it if it is a cache, else prepare it into `cache_dir`
+/// (resuming or reusing an earlier preparation there) with the prepare keys in `settings`, whose `size` defaults to
+/// `default_size`, and open that. Errors name `data_dir` if it does not exist.
+Cache open_or_prepare_cache(const std::string& data_dir, const std::string& cache_dir, json settings,
+                            int64_t default_size);
+
 }  // namespace medssl::cache

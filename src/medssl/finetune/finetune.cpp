@@ -9,6 +9,7 @@
 #include "medssl/core/atomic_file.h"
 #include "medssl/core/error.h"
 #include "medssl/core/log.h"
+#include "medssl/core/rng.h"
 #include "medssl/data/cache/prepare.h"
 #include "medssl/data/loader/image_set.h"
 #include "medssl/finetune/data_protocol.h"
@@ -65,6 +66,47 @@ std::string lower(std::string s) {
   return s;
 }
 
+// SwinUNETR / UNETR options: the architecture of the pretrained encoder (from the pretrain manifest) plus the
+// finetuning keys. img_size = the training patch (or the whole image), which is also the sliding-window roi.
+json transformer_options(const config::Config& c, const json& manifest, const std::string& architecture) {
+  const int64_t patch = c.get<int64_t>("patch_size");
+  const int64_t side = patch > 0 ? patch : c.get<int64_t>("data_dim");
+  json options = {{"img_size", json::array({side})}};
+  json pretrained = json::object();
+  if (!manifest.is_null()) {
+    const std::string encoder = manifest.at("encoder").get<std::string>();
+    if (architecture == "swinunetr")
+      check(encoder == "swin_encoder", "prediction_architecture swinunetr needs a swin_encoder pretraining; the "
+            "pretrained encoder is {}", encoder);
+    else
+      check(encoder.rfind("vit", 0) == 0, "prediction_architecture unetr needs a ViT pretraining (vit, vit_autoenc); "
+            "the pretrained encoder is {}", encoder);
+    if (manifest.contains("encoder_options") && manifest.at("encoder_options").is_object())
+      pretrained = manifest.at("encoder_options");
+  }
+  const std::vector<std::string> inherited =
+      architecture == "swinunetr"
+          ? std::vector<std::string>{"feature_size", "depths", "num_heads", "window_size", "merge_order"}
+          : std::vector<std::string>{"hidden_size", "mlp_dim", "num_heads", "qkv_bias"};
+  for (const auto& key : inherited)
+    if (pretrained.contains(key)) options[key] = pretrained.at(key);
+  if (architecture == "unetr") {
+    // UNETR fixes MONAI's ViT at 12 layers and 16-voxel patches; another pretraining cannot transfer.
+    if (pretrained.contains("num_layers"))
+      check(pretrained.at("num_layers") == 12, "unetr: the pretrained ViT has num_layers {} but UNETR's has 12",
+            pretrained.at("num_layers").dump());
+    if (pretrained.contains("patch_size"))
+      check(pretrained.at("patch_size") == 16 || pretrained.at("patch_size") == json::array({16, 16, 16}) ||
+                pretrained.at("patch_size") == json::array({16, 16}),
+            "unetr: the pretrained ViT has patch_size {} but UNETR's is 16", pretrained.at("patch_size").dump());
+  }
+  if (c.has("feature_size")) options["feature_size"] = c.get<int64_t>("feature_size");
+  if (architecture == "swinunetr" && c.has("drop_path_rate")) options["drop_path_rate"] = c.get<double>("drop_path_rate");
+  if (architecture == "unetr" && c.has("dropout")) options["dropout"] = c.get<double>("dropout");
+  if (architecture == "swinunetr" && !options.contains("feature_size")) options["feature_size"] = 48;
+  return options;
+}
+
 FinetuneModelSpec model_spec(const config::Config& c, const json& manifest, const std::string& task, int dims,
                              int64_t channels, const cache::Cache& cache) {
   FinetuneModelSpec spec;
@@ -97,6 +139,14 @@ FinetuneModelSpec model_spec(const config::Config& c, const json& manifest, cons
   if (c.has("dropout")) options["dropout"] = c.get<double>("dropout");
   if (c.raw().contains("pooling")) options["pooling"] = c.raw().at("pooling").is_null() ? json("none") : c.raw().at("pooling");
   const std::string prediction = c.has("prediction_architecture") ? c.get<std::string>("prediction_architecture") : "";
+  if (prediction == "swinunetr" || prediction == "unetr") {
+    check(task == "segmentation", "prediction_architecture {} is a segmentation network; the task is {}", prediction,
+          task);
+    spec.architecture = prediction;
+    spec.encoder_options = transformer_options(c, manifest, prediction);
+    spec.num_outputs = c.has("num_classes") ? c.get<int64_t>("num_classes") : std::max(2, cache.num_classes());
+    return spec;
+  }
   if (task == "segmentation") {
     check(encoder == "unet_encoder", "segmentation needs a UNet encoder; the pretrained encoder is {}", encoder);
     spec.architecture = prediction.empty() ? (dims == 3 ? "unet_3d_upconv" : "unet_2d_upconv") : prediction;
@@ -255,6 +305,11 @@ json run_finetuning(const FinetuneRequest& request) {
 
   // Model.
   const FinetuneModelSpec spec = model_spec(c, manifest, task, dims, set.channels(), cache);
+  // LibTorch seeds its default generator nondeterministically: seed it before the weights are initialised, so a run
+  // is a function of (config seed, repetition) and a study restarted from scratch reproduces its numbers.
+  const uint64_t run_seed = Rng::derive(c.get<uint64_t>("seed"), "finetune-repetition",
+                                        static_cast<uint64_t>(request.repetition)).next_u64();
+  torch::manual_seed(Rng::derive(run_seed, "finetune-init").next_u64());
   FinetuneModel model = build_finetune_model(spec);
   std::string encoder_file;
   if (mode != "random") {
@@ -277,14 +332,15 @@ json run_finetuning(const FinetuneRequest& request) {
 
   auto options = train::trainer_options_from(c, out, 1e-3);
   options.epochs = epochs;
+  options.seed = run_seed;  // repetitions differ in their training subset AND their seeds (batch order, dropout)
   const std::string metric = primary_metric(task);
   const std::string val_column = task == "segmentation" ? "val_dice" : "val_qw_kappa";
   options.monitor = val_column;
   options.monitor_mode = "max";
   options.label = fmt::format("finetune {} {}% rep {}", mode, request.fraction, request.repetition);
-  if (mode == "frozen") options.frozen_prefixes = {"encoder"};
+  if (mode == "frozen") options.frozen_prefixes = {model.encoder_prefix()};
   if (mode == "initialized" && warmup > 0) {
-    options.frozen_prefixes = {"encoder"};
+    options.frozen_prefixes = {model.encoder_prefix()};
     options.unfreeze_at_epoch = warmup;
   }
   json preprocessing = cache.index.contains("preprocessing") ? cache.index.at("preprocessing") : json();

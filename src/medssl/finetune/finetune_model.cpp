@@ -1,11 +1,19 @@
 #include "medssl/finetune/finetune_model.h"
 
+#include <fmt/ranges.h>
+
+#include <set>
+
 #include "medssl/core/error.h"
+#include "medssl/core/log.h"
 #include "medssl/models/densenet.h"
 #include "medssl/models/registry.h"
+#include "medssl/models/swin_unetr.h"
 #include "medssl/models/unet.h"
 #include "medssl/models/unet_encoder.h"
+#include "medssl/models/unetr.h"
 #include "medssl/weights/init_weights.h"
+#include "medssl/weights/weights_file.h"
 
 namespace medssl::finetune {
 
@@ -55,6 +63,66 @@ torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& x) {
   return classifier_->forward(features);
 }
 
+namespace {
+
+// UNETR from the spec's options (MONAI's defaults where absent; img_size is the training patch / image side).
+std::shared_ptr<torch::nn::Module> build_unetr(const FinetuneModelSpec& spec) {
+  const json& o = spec.encoder_options;
+  static const std::set<std::string> known = {"img_size", "feature_size", "hidden_size", "mlp_dim", "num_heads",
+                                              "qkv_bias", "norm_name", "dropout", "in_channels"};
+  for (const auto& item : o.items())
+    check(known.count(item.key()) > 0, "unetr: unknown encoder option \"{}\" (valid: img_size, feature_size, "
+          "hidden_size, mlp_dim, num_heads, qkv_bias, norm_name, dropout)", item.key());
+  check(o.contains("img_size"), "unetr: encoder option img_size is required");
+  try {
+    const json& img = o.at("img_size");
+    const auto img_size =
+        img.is_array() ? img.get<std::vector<int64_t>>() : std::vector<int64_t>{img.get<int64_t>()};
+    models::UNETROptions u(spec.in_channels, spec.num_outputs, img_size);
+    u.spatial_dims(spec.spatial_dims)
+        .feature_size(o.value("feature_size", int64_t{16}))
+        .hidden_size(o.value("hidden_size", int64_t{768}))
+        .mlp_dim(o.value("mlp_dim", int64_t{3072}))
+        .num_heads(o.value("num_heads", int64_t{12}))
+        .qkv_bias(o.value("qkv_bias", false))
+        .norm_name(o.value("norm_name", std::string("instance")))
+        .dropout(o.value("dropout", 0.0));
+    return models::UNETR(u).ptr();
+  } catch (const json::exception& e) {
+    fail("unetr: encoder options {} have a wrong type: {}", o.dump(), e.what());
+  }
+}
+
+// The MONAI tutorial's transfer: copy the file's "encoder.*" tensors whose names exist in UNETR's ViT.
+void load_vit_into_unetr(const FinetuneModel& model, const std::string& encoder_file) {
+  // A name both have with another shape means another ViT configuration: an error listing every such name (the
+  // tutorial's load_state_dict would fail the same way), before anything is copied.
+  const auto file = weights::strip_prefix(weights::read_weights_file(encoder_file).tensors, "encoder.");
+  std::string mismatched;
+  for (const auto& [name, target] : weights::state_dict(model.encoder())) {
+    auto it = file.find(name);
+    if (it != file.end() && it->second.sizes() != target.sizes())
+      mismatched += fmt::format("\n  {}: file [{}] vs model [{}]", name, fmt::join(it->second.sizes(), ", "),
+                                fmt::join(target.sizes(), ", "));
+  }
+  check(mismatched.empty(), "the pretrained encoder {} does not fit UNETR's ViT (encoder options {}); shape "
+        "mismatches:{}", encoder_file, model.spec.encoder_options.dump(), mismatched);
+  weights::LoadReport report;
+  try {
+    report = weights::init_weights(model.encoder(), encoder_file,
+                                   weights::InitWeightsOptions().source_prefix("encoder.").allow_partial(true));
+  } catch (const Error& e) {
+    fail("the pretrained encoder {} does not fit UNETR's ViT (encoder options {}): {}", encoder_file,
+         model.spec.encoder_options.dump(), e.what());
+  }
+  std::string skipped;
+  for (const auto& k : report.unexpected) skipped += (skipped.empty() ? "" : ", ") + k;
+  log::info("UNETR from {}: copied {} ViT tensors ({} of the ViT's left as initialised); skipped {}: {}", encoder_file,
+            report.loaded.size(), report.missing.size(), report.unexpected.size(), skipped.empty() ? "none" : skipped);
+}
+
+}  // namespace
+
 FinetuneModel build_finetune_model(const FinetuneModelSpec& spec) {
   FinetuneModel m;
   m.spec = spec;
@@ -75,9 +143,17 @@ FinetuneModel build_finetune_model(const FinetuneModelSpec& spec) {
     options["num_classes"] = 0;
     auto encoder = models::build_model("densenet121", options);
     m.module = EncoderClassifier(encoder.module, encoder.out_features, spec.num_outputs).ptr();
+  } else if (spec.architecture == "swinunetr") {
+    check(spec.task == "segmentation", "architecture swinunetr is a segmentation network");
+    options["spatial_dims"] = spec.spatial_dims;
+    options["out_channels"] = spec.num_outputs;
+    m.module = models::build_model("swinunetr", options).module;
+  } else if (spec.architecture == "unetr") {
+    check(spec.task == "segmentation", "architecture unetr is a segmentation network");
+    m.module = build_unetr(spec);
   } else {
     fail("unknown finetuning architecture \"{}\" (unet_3d_upconv, unet_2d_upconv, densenet121_classifier, "
-         "unet_encoder_classifier)", spec.architecture);
+         "unet_encoder_classifier, swinunetr, unetr)", spec.architecture);
   }
   return m;
 }
@@ -85,16 +161,29 @@ FinetuneModel build_finetune_model(const FinetuneModelSpec& spec) {
 torch::Tensor FinetuneModel::forward(const torch::Tensor& x) const {
   if (auto* unet = dynamic_cast<models::UNetImpl*>(module.get())) return unet->forward(x);
   if (auto* classifier = dynamic_cast<EncoderClassifierImpl*>(module.get())) return classifier->forward(x);
+  if (auto* swin = dynamic_cast<models::SwinUNETRImpl*>(module.get())) return swin->forward(x);
+  if (auto* unetr = dynamic_cast<models::UNETRImpl*>(module.get())) return unetr->forward(x);
   fail("finetuned model of type {} has no forward", module->name());
 }
 
+std::string FinetuneModel::encoder_prefix() const {
+  if (spec.architecture == "swinunetr") return "swinViT";
+  if (spec.architecture == "unetr") return "vit";
+  return "encoder";
+}
+
 torch::nn::Module& FinetuneModel::encoder() const {
+  const std::string prefix = encoder_prefix();
   for (const auto& child : module->named_children())
-    if (child.key() == "encoder") return *child.value();
-  fail("finetuned model {} has no encoder submodule", spec.architecture);
+    if (child.key() == prefix) return *child.value();
+  fail("finetuned model {} has no {} submodule", spec.architecture, prefix);
 }
 
 void load_pretrained_encoder(const FinetuneModel& model, const std::string& encoder_file) {
+  if (model.spec.architecture == "unetr") {
+    load_vit_into_unetr(model, encoder_file);
+    return;
+  }
   try {
     weights::init_weights(model.encoder(), encoder_file, weights::InitWeightsOptions().source_prefix("encoder."));
   } catch (const Error& e) {

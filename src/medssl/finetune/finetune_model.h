@@ -7,8 +7,15 @@
 //   classification  "densenet121_classifier": DenseNet-121 features (pooled) -> Linear (the reference's
 //                   simple_multiclass head on its kaggle encoder); "unet_encoder_classifier": UNet encoder ->
 //                   global average pool -> Linear.
-// In every architecture the encoder's parameters are named "encoder.*", exactly as the pretext tasks save them, so
+//   transformers    "swinunetr": MONAI's SwinUNETR (models/swin_unetr.h), encoder_options = the Swin options
+//                   (feature_size, depths, num_heads, window_size, merge_order, drop_path_rate, img_size);
+//                   "unetr": MONAI's UNETR (models/unetr.h), encoder_options = img_size, feature_size, hidden_size,
+//                   mlp_dim, num_heads, qkv_bias. Both 2D or 3D.
+// The UNet/classifier encoders' parameters are named "encoder.*", exactly as the pretext tasks save them, so
 // load_pretrained_encoder loads RUN_DIR/encoder*.pt strictly into that part (decoder / classifier stay random).
+// The transformers keep MONAI's names: the pretrained part is "swinViT" (loaded strictly from the file's
+// "encoder.*" Swin keys) or "vit" (the MONAI tutorial's transfer: only the file's "encoder.*" names that exist in
+// UNETR's ViT, e.g. ViTAutoEnc's patch_embedding/blocks/norm; the rest is listed as skipped).
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,6 +26,7 @@ namespace medssl::finetune {
 struct FinetuneModelSpec {
   std::string task;          ///< segmentation | classification
   std::string architecture;  ///< unet_3d_upconv | unet_2d_upconv | densenet121_classifier | unet_encoder_classifier
+                             ///< | swinunetr | unetr
   int spatial_dims = 3;
   int64_t in_channels = 1;
   int64_t num_outputs = 3;   ///< segmentation classes incl. background, or classifier outputs
@@ -48,14 +56,18 @@ struct FinetuneModel {
   std::shared_ptr<torch::nn::Module> module;
   /// Logits: (N, classes, spatial...) for segmentation, (N, outputs) for classification.
   torch::Tensor forward(const torch::Tensor& x) const;
-  /// The "encoder" submodule.
+  /// The pretrained part: the "encoder" submodule, or SwinUNETR's "swinViT" / UNETR's "vit".
   torch::nn::Module& encoder() const;
+  /// Name of that submodule (the prefix of its parameter names; what the frozen warm-up freezes).
+  std::string encoder_prefix() const;
 };
 
 FinetuneModel build_finetune_model(const FinetuneModelSpec& spec);
 
 /// Loads a pretrain run's encoder file (keys "encoder.*") into model.encoder(), strictly: any missing, unexpected or
 /// mis-shaped tensor is a medssl::Error naming the file, the keys and shapes, and the encoder options in use.
+/// UNETR: only the names its ViT has are copied (the others are logged as skipped); an error if none matches or a
+/// matching name has another shape.
 void load_pretrained_encoder(const FinetuneModel& model, const std::string& encoder_file);
 
 }  // namespace medssl::finetune

@@ -39,8 +39,12 @@ const config::Schema& finetune_schema() {
     s.key("scores", Type::string_list, json::array(), "informational (medssl always reports all its scores)");
     s.optional("num_classes", Type::integer, "segmentation classes incl. background / grades; default: the data set's");
     s.range("num_classes", 2, 1024);
-    s.optional("prediction_architecture", Type::string, "unet_3d_upconv | unet_2d_upconv | simple_multiclass; default by task and dims");
-    s.choices("prediction_architecture", {"unet_3d_upconv", "unet_2d_upconv", "simple_multiclass"});
+    s.optional("prediction_architecture", Type::string, "unet_3d_upconv | unet_2d_upconv | simple_multiclass | swinunetr | unetr; default by task and dims");
+    s.choices("prediction_architecture", {"unet_3d_upconv", "unet_2d_upconv", "simple_multiclass", "swinunetr", "unetr"});
+    s.optional("feature_size", Type::integer, "swinunetr / unetr decoder feature size F (default 48 / 16, or the pretrained Swin's)");
+    s.range("feature_size", 1, 1024);
+    s.optional("drop_path_rate", Type::number, "swinunetr: stochastic depth of the Swin blocks (default 0, the reference's finetuning)");
+    s.range("drop_path_rate", 0.0, 1.0);
     s.key("multilabel", Type::boolean, false, "classification: K sigmoid outputs with the reference's ordinal encoding");
     s.key("pretrained_checkpoint", Type::string, "best", "which encoder of the pretrain run: best (encoder_best.pt, the reference's choice) | last (encoder.pt)");
     s.choices("pretrained_checkpoint", {"best", "last"});

@@ -10,6 +10,7 @@
 
 #include "medssl/models/densenet.h"
 #include "medssl/models/heads.h"
+#include "medssl/models/swin_unetr.h"
 #include "medssl/models/unet.h"
 
 namespace medssl::models {
@@ -207,6 +208,44 @@ ModelHandle build_prediction_mlp(const std::string& name, const json& options) {
   return handle(name, "head", std::make_shared<PredictionMLPImpl>(o), 0, o.out_features(), r);
 }
 
+// Options shared by swin_encoder and swinunetr (MONAI SwinTransformer / SwinUNETR arguments).
+SwinUNETROptions read_swin_options(OptionReader& r, int64_t out_channels) {
+  SwinUNETROptions o(r.get<int64_t>("in_channels", 1), out_channels);
+  o.spatial_dims(r.get<int>("spatial_dims", 3))
+      .feature_size(r.get<int64_t>("feature_size", 48))
+      .depths(r.get<std::vector<int64_t>>("depths", {2, 2, 2, 2}))
+      .num_heads(r.get<std::vector<int64_t>>("num_heads", {3, 6, 12, 24}))
+      .window_size({r.get<int64_t>("window_size", 7)})
+      .drop_rate(r.get<double>("drop_rate", 0.0))
+      .attn_drop_rate(r.get<double>("attn_drop_rate", 0.0))
+      .drop_path_rate(r.get<double>("drop_path_rate", 0.0))
+      .merge_order(r.get<std::string>("merge_order", "monai_1.2"));
+  return o;
+}
+
+ModelHandle build_swin_encoder(const std::string& name, const json& options) {
+  OptionReader r(name, options);
+  const auto o = read_swin_options(r, 1);
+  r.finish();
+  auto net = std::make_shared<SwinTransformerImpl>(swin_encoder_options(o));
+  return handle(name, "encoder", net, o.spatial_dims(), net->out_features(), r);
+}
+
+ModelHandle build_swinunetr(const std::string& name, const json& options) {
+  OptionReader r(name, options);
+  auto o = read_swin_options(r, r.get<int64_t>("out_channels", 14));
+  o.normalize(r.get<bool>("normalize", true)).norm_name(r.get<std::string>("norm_name", "instance"));
+  // img_size is only validated (MONAI <= 1.2 took it; the network itself works at any multiple of 32).
+  const auto img_size = r.get<std::vector<int64_t>>("img_size", {96});
+  check(img_size.size() == 1 || static_cast<int>(img_size.size()) == o.spatial_dims(),
+        "model \"{}\": img_size must have 1 or {} values, got {}", name, o.spatial_dims(), img_size.size());
+  for (auto s : img_size)
+    check(s > 0 && s % SwinUNETRImpl::kSizeMultiple == 0,
+          "model \"{}\": every img_size must be a positive multiple of 32, got {}", name, s);
+  r.finish();
+  return handle(name, "model", std::make_shared<SwinUNETRImpl>(o), o.spatial_dims(), o.out_channels(), r);
+}
+
 using Builder = std::function<ModelHandle(const std::string&, const json&)>;
 
 const std::map<std::string, Builder>& builders() {
@@ -221,6 +260,8 @@ const std::map<std::string, Builder>& builders() {
       {"linear_classifier", build_linear_classifier},
       {"projection_mlp", build_projection_mlp},
       {"prediction_mlp", build_prediction_mlp},
+      {"swin_encoder", build_swin_encoder},
+      {"swinunetr", build_swinunetr},
   };
   return table;
 }

@@ -23,6 +23,12 @@
 //   projection_mlp                   ProjectionMLP: in_features (required), hidden_features 2048, out_features 2048,
 //                                    num_layers 3, batch_norm true, last_bn true, last_bn_affine false
 //   prediction_mlp                   PredictionMLP: in_features 2048, hidden_features 512, out_features 2048
+//   swin_encoder                     SwinTransformer (swin_transformer.h), MONAI names: spatial_dims 3, in_channels 1,
+//                                    feature_size 48, depths [2,2,2,2], num_heads [3,6,12,24], window_size 7,
+//                                    drop_rate 0, attn_drop_rate 0, drop_path_rate 0, merge_order "monai_1.2";
+//                                    out_features 16 * feature_size (global average of the deepest map)
+//   swinunetr                        SwinUNETR (swin_unetr.h): the swin_encoder options + out_channels 14,
+//                                    img_size [96] (validated: multiples of 32), normalize true, norm_name "instance"
 #include <memory>
 #include <string>
 #include <vector>

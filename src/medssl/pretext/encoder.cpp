@@ -2,6 +2,7 @@
 #include "medssl/core/error.h"
 #include "medssl/models/densenet.h"
 #include "medssl/models/registry.h"
+#include "medssl/models/swin_transformer.h"
 #include "medssl/models/unet_encoder.h"
 #include "medssl/pretext/task.h"
 
@@ -17,8 +18,8 @@ std::shared_ptr<torch::nn::Module> build_encoder(const TaskSpec& spec) {
     if (!options.contains("pooling")) options["pooling"] = "max";
     options["num_classes"] = 0;
   } else {
-    check(name == "unet_encoder", "encoder \"{}\" cannot be used by a pretext task (use unet_encoder or densenet121)",
-          name);
+    check(name == "unet_encoder" || name == "swin_encoder",
+          "encoder \"{}\" cannot be used by a pretext task (use unet_encoder, densenet121 or swin_encoder)", name);
   }
   return models::build_model(name, options).module;
 }
@@ -30,7 +31,11 @@ torch::Tensor encode_flat(torch::nn::Module& encoder, const torch::Tensor& image
   if (auto* densenet = dynamic_cast<models::DenseNetImpl*>(&encoder)) {
     return densenet->forward_features(images);
   }
-  fail("pretext encoder of type {} is not supported (expected UNetEncoder or DenseNet)", encoder.name());
+  if (auto* swin = dynamic_cast<models::SwinTransformerImpl*>(&encoder)) {
+    return swin->pooled_features(images);  // global average of the normalised deepest map: 16 * feature_size
+  }
+  fail("pretext encoder of type {} is not supported (expected UNetEncoder, DenseNet or SwinTransformer)",
+       encoder.name());
 }
 
 int64_t encoded_width(torch::nn::Module& encoder, const TaskSpec& spec, int64_t side) {

@@ -291,6 +291,8 @@ json run_pretraining(const PretrainRequest& request) {
   for (const auto& k : kTaskKeys)
     if (c.has(k)) spec.params[k] = c.raw().at(k);
   auto task = make_task(algorithm, spec);
+  // LibTorch seeds its default generator nondeterministically: seed it so the initial weights follow `seed`.
+  torch::manual_seed(Rng::derive(c.get<uint64_t>("seed"), "pretrain-init").next_u64());
   auto model = task->build_model();
   if (!request.init_weights.empty() && !request.resume) {
     weights::InitWeightsOptions wo;

@@ -4,11 +4,10 @@
 #include <fmt/ranges.h>
 
 #include <filesystem>
-#include <sstream>
 
-#include "medssl/core/atomic_file.h"
 #include "medssl/core/error.h"
 #include "medssl/core/log.h"
+#include "medssl/weights/torch_save_format.h"
 
 namespace medssl::weights {
 namespace {
@@ -39,19 +38,11 @@ StateDict state_dict(const torch::nn::Module& module) {
 }
 
 void save_tensors(const StateDict& tensors, const std::string& path) {
-  c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& [name, tensor] : tensors) {
+  for (const auto& [name, tensor] : tensors)
     check(tensor.defined(), "save_state_dict '{}': tensor \"{}\" is undefined", path, name);
-    // contiguous() + clone(): a view would otherwise serialise its whole base storage.
-    dict.insert(name, tensor.detach().to(torch::kCPU).contiguous().clone());
-  }
-  std::vector<char> bytes;
-  try {
-    bytes = torch::pickle_save(c10::IValue(dict));
-  } catch (const c10::Error& e) {
-    fail("save_state_dict '{}': serialisation failed: {}", path, e.what_without_backtrace());
-  }
-  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+  // Our own torch.save writer, not torch::pickle_save: Python's torch.load(weights_only=True) (the default from
+  // PyTorch 2.6 on) rejects pickle_save's type tags (torch_save_format.h).
+  write_torch_save(tensors, path);
 }
 
 void save_state_dict(const torch::nn::Module& module, const std::string& path) {
@@ -60,32 +51,9 @@ void save_state_dict(const torch::nn::Module& module, const std::string& path) {
 
 StateDict load_state_dict_file(const std::string& path) {
   check(std::filesystem::is_regular_file(path), "load_state_dict_file: '{}' does not exist or is not a file", path);
-  const std::string bytes = read_file(path);
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const c10::Error& e) {
-    std::string why = e.what_without_backtrace();
-    // LibTorch 1.13's unpickler lacks the SETITEM opcode ('s' = 0x73) that Python emits for a one-entry dict.
-    if (why.find("Unknown opcode") != std::string::npos && why.find("115") != std::string::npos)
-      why += " (a dict with a single entry saved by Python cannot be read by this LibTorch; save two or more entries)";
-    fail("load_state_dict_file: '{}' is not a readable PyTorch file (torch.save / save_state_dict): {}", path, why);
-  } catch (const std::exception& e) {
-    fail("load_state_dict_file: '{}' is not a readable PyTorch file (torch.save / save_state_dict): {}", path,
-         e.what());
-  }
-  check(value.isGenericDict(), "load_state_dict_file: '{}' does not hold a dict (it holds a {})", path,
-        value.tagKind());
-  StateDict out;
-  for (const auto& entry : value.toGenericDict()) {
-    check(entry.key().isString(), "load_state_dict_file: '{}' has a non-string key ({})", path,
-          entry.key().tagKind());
-    const std::string name = entry.key().toStringRef();
-    check(entry.value().isTensor(), "load_state_dict_file: '{}': entry \"{}\" is not a tensor (it is a {})", path,
-          name, entry.value().tagKind());
-    out[name] = entry.value().toTensor();
-  }
-  return out;
+  // The restricted unpickler reads what LibTorch's pickle_load cannot (OrderedDict, one-entry dicts, the legacy
+  // format, checkpoint dicts with a "state_dict" entry) and never executes code.
+  return read_torch_save(path).tensors;
 }
 
 std::vector<std::string> LoadReport::skipped() const {

@@ -21,7 +21,8 @@ using StateDict = std::map<std::string, torch::Tensor>;
 /// Parameters and buffers of `module` (recursively) by dotted name, detached, on the CPU.
 StateDict state_dict(const torch::nn::Module& module);
 
-/// Writes `module`'s state dict to `path` in PyTorch's zip serialisation (torch.load-compatible), atomically.
+/// Writes `module`'s state dict to `path` in torch.save's zip format (Python torch.load reads it, also with
+/// weights_only=True), atomically.
 void save_state_dict(const torch::nn::Module& module, const std::string& path);
 /// Writes an arbitrary name -> tensor map the same way (e.g. a renamed/filtered state dict, or test tensors).
 void save_tensors(const StateDict& tensors, const std::string& path);

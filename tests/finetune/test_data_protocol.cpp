@@ -53,7 +53,9 @@ TEST(FinetuneProtocol, TestAndValAreFixedAndTrainingSubsetsAreNestedAndDisjoint)
       EXPECT_TRUE(disjoint(s->train, s->test));
       EXPECT_TRUE(disjoint(s->val, s->test));
     }
-    if (rep > 0) EXPECT_EQ(s100.test, protocol_split(all, {}, 100, 0, o).test);
+    if (rep > 0) {
+      EXPECT_EQ(s100.test, protocol_split(all, {}, 100, 0, o).test);
+    }
   }
   // Deterministic, and the repetition changes the subset.
   EXPECT_EQ(protocol_split(all, {}, 10, 1, o).train, protocol_split(all, {}, 10, 1, o).train);

@@ -45,3 +45,21 @@ print(f"| {sys.argv[2]} | {sys.argv[3]} % | {s['n_train']} | {fin:.4f} | {best:.
 PY
   done
 done
+# evaluate: the same test cases scored again from the saved models (must equal finetune's own test_final figures), and
+# predict: one raw case of the data set to a label map on its own grid.
+for init in rotation none; do
+  run="$OUT/ft_${init}_f10"
+  "$MEDSSL" evaluate -q --model "$run" --dataset "$OUT/ft_cache" --out "$OUT/evaluate_${init}_f10.json" --no-hd95 >/dev/null
+  /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f'evaluate {sys.argv[2]} 10 %: mean Dice {r[\"summary\"][\"mean_dice\"]:.4f} over {r[\"summary\"][\"cases\"]} test cases')" \
+    "$OUT/evaluate_${init}_f10.json" "$init"
+done
+case_file=$(ls "$OUT/ct/imagesTr" | grep -v '^\._' | head -1)
+"$MEDSSL" predict -q --model "$OUT/ft_rotation_f100" --in "$OUT/ct/imagesTr/$case_file" --out "$OUT/predict/$case_file"
+/usr/bin/python3 - "$OUT/ct/imagesTr/$case_file" "$OUT/predict/$case_file" "$OUT/ct/labelsTr/$case_file" <<'PY'
+import sys, numpy as np, nibabel as nib
+img, seg, lab = (nib.load(p) for p in sys.argv[1:4])
+s, l = np.asarray(seg.dataobj), np.asarray(lab.dataobj)
+d = [2 * np.sum((s == c) & (l == c)) / max(1, np.sum(s == c) + np.sum(l == c)) for c in (1, 2)]
+print(f"predict {sys.argv[1]}: shape {seg.shape} (input {img.shape}), affine equal {np.allclose(img.affine, seg.affine)}, "
+      f"Dice vs the original label on the original grid: organ {d[0]:.3f}, lesion {d[1]:.3f}")
+PY

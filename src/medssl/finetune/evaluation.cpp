@@ -5,12 +5,12 @@
 
 #include "medssl/core/error.h"
 #include "medssl/finetune/data_protocol.h"
+#include "medssl/finetune/inference.h"
 #include "medssl/losses/classification.h"
 #include "medssl/metrics/classification.h"
 #include "medssl/metrics/dice.h"
 #include "medssl/metrics/hausdorff.h"
 #include "medssl/metrics/kappa.h"
-#include "medssl/train/sliding_window.h"
 
 namespace medssl::finetune {
 
@@ -21,11 +21,6 @@ json json_number(double value) { return std::isfinite(value) ? json(value) : jso
 std::string primary_metric(const std::string& task) { return task == "classification" ? "qw_kappa" : "mean_dice"; }
 
 namespace {
-
-torch::Device device_of(const torch::nn::Module& module) {
-  auto params = module.parameters();
-  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
-}
 
 json row_to_json(const torch::Tensor& row) {
   json out = json::array();
@@ -46,24 +41,16 @@ double nan_mean(const torch::Tensor& values) {
 }
 
 // Class map of one item: (spatial...) int64 on the CPU.
-torch::Tensor predict_item(const FinetuneModel& model, const torch::Tensor& image, const EvaluationOptions& o,
-                           const torch::Device& device) {
-  torch::Tensor x = image.unsqueeze(0).to(device);
-  bool larger = false;
-  for (int64_t axis = 2; axis < x.dim(); ++axis) larger = larger || (o.patch_size > 0 && x.size(axis) > o.patch_size);
-  torch::Tensor logits;
-  if (larger) {
-    train::SlidingWindowOptions sw({o.patch_size});
-    sw.overlap({o.overlap}).sw_batch_size(std::max<int64_t>(1, o.batch_size));
-    logits = train::sliding_window_inference(x, [&](const torch::Tensor& w) { return model.forward(w); }, sw);
-  } else {
-    logits = model.forward(x);
-  }
-  return logits.argmax(1).squeeze(0).to(torch::kCPU, torch::kInt64);
+torch::Tensor predict_item(const FinetuneModel& model, const torch::Tensor& image, const EvaluationOptions& o) {
+  InferenceOptions inference;
+  inference.patch_size = o.patch_size;
+  inference.overlap = o.overlap;
+  inference.batch_size = o.batch_size;
+  return segmentation_logits(model, image, inference).argmax(0).to(torch::kInt64);
 }
 
 json evaluate_segmentation(const FinetuneModel& model, const data::ImageSet& set, const std::vector<int64_t>& cases,
-                           const EvaluationOptions& o, const torch::Device& device) {
+                           const EvaluationOptions& o) {
   const int64_t k = model.spec.num_outputs;
   metrics::OverlapCounts pooled(k);
   std::vector<torch::Tensor> dice_rows, dice_bg_rows, jaccard_rows, hd_rows;
@@ -73,7 +60,7 @@ json evaluate_segmentation(const FinetuneModel& model, const data::ImageSet& set
     if (items.empty()) continue;
     std::vector<torch::Tensor> predicted, truth;
     for (int64_t item : items) {
-      predicted.push_back(predict_item(model, set.image(item), o, device));
+      predicted.push_back(predict_item(model, set.image(item), o));
       torch::Tensor label = set.label(item);
       check(label.defined(), "evaluate: case {} has no label map", set.id(item));
       truth.push_back(label.squeeze(0).to(torch::kInt64));
@@ -199,9 +186,9 @@ json evaluate_cases(const FinetuneModel& model, const data::ImageSet& set, const
   torch::NoGradGuard no_grad;
   const bool was_training = model.module->is_training();
   model.module->eval();
-  const torch::Device device = device_of(*model.module);
+  const torch::Device device = model_device(*model.module);
   json result = model.spec.task == "classification" ? evaluate_classification(model, set, cases, options, device)
-                                                    : evaluate_segmentation(model, set, cases, options, device);
+                                                    : evaluate_segmentation(model, set, cases, options);
   if (was_training) model.module->train();
   return result;
 }

@@ -10,13 +10,8 @@
 #include "medssl/core/log.h"
 #include "medssl/core/progress.h"
 #include "medssl/core/version.h"
+#include "medssl/data/cache/preprocess.h"
 #include "medssl/data/cache/tensor_file.h"
-#include "medssl/data/transforms/crop_or_pad.h"
-#include "medssl/data/transforms/foreground.h"
-#include "medssl/data/transforms/intensity_window.h"
-#include "medssl/data/transforms/normalize.h"
-#include "medssl/data/transforms/resample.h"
-#include "medssl/data/transforms/resize.h"
 #include "medssl/data/volume/volume.h"
 
 namespace medssl::cache {
@@ -50,23 +45,6 @@ std::string safe_file_id(const std::string& id) {
   return out;
 }
 
-torch::Tensor normalize(const torch::Tensor& data, const json& s, bool is_picture) {
-  torch::Tensor x = data;
-  if (s.contains("window") && !s["window"].is_null()) {
-    auto w = s["window"].get<std::vector<double>>();
-    x = window_intensity(x, w[0], w[1], 0.0, 1.0, true);
-  }
-  std::string mode = s.value("normalize", std::string("auto"));
-  if (mode == "auto") {
-    bool windowed = s.contains("window") && !s["window"].is_null();
-    mode = windowed ? "none" : (is_picture ? "divide_by_255" : "minmax");
-  }
-  if (mode == "minmax") return normalize_minmax(x);
-  if (mode == "zscore") return normalize_zscore(x);
-  if (mode == "divide_by_255") return x / 255.0;
-  return x;  // "none"
-}
-
 void check_finite(const torch::Tensor& t, const std::string& path) {
   if (!torch::isfinite(t).all().item<bool>())
     fail("{}: image holds NaN or inf values ({} of {} voxels); fix the file or exclude the case", path,
@@ -87,40 +65,9 @@ struct Prepared {
   Mat44 affine = identity44();
 };
 
-// Brings image (and label) to the `size` cube/square: interpolation (labels nearest) or centre crop/pad.
-template <size_t Dims, typename Image>
-void fit_to_size(Image& image, std::optional<Image>& label, const json& s) {
-  int64_t size = s.value("size", 0);
-  if (size <= 0) return;
-  std::array<int64_t, Dims> target;
-  target.fill(size);
-  if (s.value("resize_mode", std::string("resize")) == "resize") {
-    image = resize_to(image, target, Interp::linear);
-    if (label) label = resize_label(*label, target);
-  } else {
-    image = crop_or_pad_to(image, target);
-    if (label) label = crop_or_pad_to(*label, target);
-  }
-}
-
-Volume load_channels(const data::CaseRecord& c) {
-  check(!c.images.empty(), "case '{}' lists no image", c.id);
-  Volume v = load_volume(c.images[0]);
-  if (c.images.size() > 1) {
-    std::vector<torch::Tensor> channels{v.data};
-    for (size_t i = 1; i < c.images.size(); ++i) {
-      Volume other = load_volume(c.images[i]);
-      check(other.shape() == v.shape(), "case '{}': channel file '{}' has shape {}x{}x{}, channel 0 has {}x{}x{}", c.id,
-            c.images[i], other.shape()[0], other.shape()[1], other.shape()[2], v.shape()[0], v.shape()[1], v.shape()[2]);
-      channels.push_back(other.data);
-    }
-    v.data = torch::cat(channels, 0);
-  }
-  return v;
-}
-
 Prepared prepare_volume_case(const data::CaseRecord& c, const json& s) {
-  Volume image = load_channels(c);
+  check(!c.images.empty(), "case '{}' lists no image", c.id);
+  Volume image = load_channels(c.images, "case '" + c.id + "'");
   check_finite(image.data, c.images[0]);
   Prepared p;
   auto shp = image.shape();
@@ -132,23 +79,7 @@ Prepared prepare_volume_case(const data::CaseRecord& c, const json& s) {
     check(label->shape() == image.shape(), "case '{}': label '{}' has shape {}x{}x{} but the image has {}x{}x{}", c.id,
           c.label, label->shape()[0], label->shape()[1], label->shape()[2], shp[0], shp[1], shp[2]);
   }
-  if (s.contains("spacing") && !s["spacing"].is_null()) {
-    auto sp = s["spacing"].get<std::vector<double>>();
-    std::array<double, 3> target{sp[0], sp[1], sp[2]};
-    image = resample_to_spacing(image, target, Interp::linear);
-    if (label) label = resample_label_to_spacing(*label, target);
-  }
-  image.data = normalize(image.data, s, false);
-  if (s.contains("crop_foreground") && !s["crop_foreground"].is_null()) {
-    auto box = foreground_bbox(image.data, s["crop_foreground"].get<double>(), 0);
-    if (box) {
-      image = crop_with_box(image, *box);
-      if (label) label = crop_with_box(*label, *box);
-    } else {
-      log::warn("case '{}': no voxel above the foreground threshold; keeping the whole volume", c.id);
-    }
-  }
-  fit_to_size<3>(image, label, s);
+  image = preprocess_volume(std::move(image), s, &label);
   p.image = image.data;
   p.spacing = {image.spacing[0], image.spacing[1], image.spacing[2]};
   p.affine = image.affine;
@@ -164,8 +95,7 @@ Prepared prepare_picture_case(const data::CaseRecord& c, const json& s) {
   p.original_spacing = {image.spacing[0], image.spacing[1]};
   std::optional<Image2D> label;
   if (!c.label.empty()) label = load_image2d(c.label);
-  image.data = normalize(image.data, s, image.disk_dtype == io::DType::uint8);
-  fit_to_size<2>(image, label, s);
+  image = preprocess_picture(std::move(image), s, &label);
   p.image = image.data;
   p.spacing = {image.spacing[0], image.spacing[1]};
   if (label) p.label = label_to_uint8(label->data, c.label);

@@ -320,7 +320,7 @@ json run_finetuning(const FinetuneRequest& request) {
   // Training.
   const int64_t patch = c.get<int64_t>("patch_size");
   FinetuneBatches batches{&set, train_items, task == "segmentation", c.get<int64_t>("batch_size"), patch,
-                          c.get<bool>("augment")};
+                          c.get<bool>("augment"), c.get<int64_t>("steps_per_epoch")};
   const auto loader = train::loader_settings_from(c);
   train::ThreadedBatchSource source(
       batches.batches(), [&](int64_t e, int64_t i, uint64_t s) { return batches.make(e, i, s); }, loader.workers,

@@ -1,6 +1,7 @@
 #include "medssl/finetune/finetune_batches.h"
 
 #include <algorithm>
+#include <string>
 
 #include "medssl/core/error.h"
 #include "medssl/core/rng.h"
@@ -8,6 +9,7 @@
 namespace medssl::finetune {
 
 int64_t FinetuneBatches::batches() const {
+  if (steps_per_epoch > 0) return steps_per_epoch;
   const int64_t n = static_cast<int64_t>(items.size());
   // A trailing batch of ONE sample is dropped: BatchNorm cannot train on it (one value per channel at the pooled
   // end of DenseNet / the UNet bottleneck). The order is reshuffled every epoch, so another item sits out each time.
@@ -19,8 +21,16 @@ train::Batch FinetuneBatches::make(int64_t epoch, int64_t index, uint64_t epoch_
   std::vector<int64_t> order = items;
   Rng order_rng = Rng::derive(epoch_seed, "finetune-order", static_cast<uint64_t>(epoch));
   order_rng.shuffle(order);
-  Rng rng = Rng::derive(epoch_seed, "finetune-batch", static_cast<uint64_t>(index));
   const int64_t begin = index * batch_size;
+  // Fixed-length epochs: further passes, each shuffled on its own stream, until this batch is covered; batches never
+  // straddle short, so every step sees batch_size samples.
+  for (uint64_t pass = 1; steps_per_epoch > 0 && static_cast<int64_t>(order.size()) < begin + batch_size; ++pass) {
+    std::vector<int64_t> more = items;
+    Rng pass_rng = Rng::derive(epoch_seed, "finetune-order-pass-" + std::to_string(pass), static_cast<uint64_t>(epoch));
+    pass_rng.shuffle(more);
+    order.insert(order.end(), more.begin(), more.end());
+  }
+  Rng rng = Rng::derive(epoch_seed, "finetune-batch", static_cast<uint64_t>(index));
   const int64_t end = std::min<int64_t>(begin + batch_size, static_cast<int64_t>(order.size()));
   std::vector<torch::Tensor> images, labels;
   for (int64_t k = begin; k < end; ++k) {

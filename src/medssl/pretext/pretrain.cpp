@@ -32,11 +32,15 @@ namespace {
 // Keys handed to the task in TaskSpec::params (each task reads the ones it knows, with the reference's defaults).
 const std::vector<std::string> kTaskKeys = {"patches_per_side", "patch_jitter",  "code_size",  "crop_size",
                                             "num_permutations", "permutations_file", "sample_neg_examples_from",
-                                            "top_architecture", "margin",        "alpha"};
+                                            "top_architecture", "margin",        "alpha",
+                                            "min_iou",          "max_iou",       "iou_sampler", "view_augment",
+                                            "projection_dim",   "projection_hidden_dim", "prediction_hidden_dim",
+                                            "temperature"};
 
 // Reference defaults for `lr` when a config omits it (healthml.md section 5, builder defaults).
 double default_lr(const std::string& algorithm) {
-  if (algorithm == "cpc" || algorithm == "rpl") return 1e-3;
+  if (algorithm == "cpc" || algorithm == "rpl" || algorithm == "simclr") return 1e-3;
+  if (algorithm == "simsiam") return 0.025;  // the IoU reference, with SGD (configs/pretrain/simsiam_iou_*.json)
   return 1e-4;
 }
 
@@ -53,6 +57,7 @@ const config::Schema& pretrain_schema() {
     s.choices("algorithm", task_names());
     s.required("data_dir", Type::string, "data set folder (MSD, nnU-Net raw, APTOS, plain folder) or a prepare cache");
     s.optional("dataset_name", Type::string, "a name for the data set (informational, as in the reference)");
+    s.optional("_doc", Type::any, "free text: what the config reproduces and how to change it");
     s.key("data_dim", Type::integer, 128, "side of the cubic (3D) / square (2D) images the task sees");
     s.range("data_dim", 8, 4096);
     s.optional("data_is_3D", Type::boolean, "3D task on volumes (true) or 2D task (false: pictures, or slices of volumes); default: the data's own dimensionality");
@@ -73,6 +78,25 @@ const config::Schema& pretrain_schema() {
     s.optional("top_architecture", Type::string, "head of rotation/rpl/jigsaw (reference: big_fully)");
     s.optional("margin", Type::number, "exemplar triplet margin");
     s.optional("alpha", Type::number, "exemplar triplet margin (reference name)");
+    s.optional("min_iou", Type::number, "simsiam/simclr: lowest IoU of the two crops of a pair (inclusive; default 0)");
+    s.range("min_iou", 0.0, 1.0);
+    s.optional("max_iou", Type::number, "simsiam/simclr: highest IoU of the two crops of a pair (inclusive; default 1)");
+    s.range("max_iou", 0.0, 1.0);
+    s.optional("iou_sampler", Type::string, "simsiam/simclr crop pairs: direct (exact, never violates the interval) | reference (rejection with fallback)");
+    s.choices("iou_sampler", {"direct", "reference"});
+    s.optional("view_augment", Type::boolean, "simsiam/simclr: per-view augmentations (zoom, flips, rot90, intensity, blur, noise); default true");
+    s.optional("projection_dim", Type::integer, "simsiam/simclr projector output (2048 / 128)");
+    s.range("projection_dim", 1, 1 << 16);
+    s.optional("projection_hidden_dim", Type::integer, "simsiam/simclr projector hidden width (2048)");
+    s.range("projection_hidden_dim", 1, 1 << 16);
+    s.optional("prediction_hidden_dim", Type::integer, "simsiam predictor bottleneck (512)");
+    s.range("prediction_hidden_dim", 1, 1 << 16);
+    s.optional("temperature", Type::number, "simclr NT-Xent temperature (0.1)");
+    s.range("temperature", 1e-6, 100.0);
+    s.optional("embedding_size", Type::integer, "swin encoder feature size (the IoU reference's name for feature_size)");
+    s.range("embedding_size", 1, 4096);
+    s.optional("feature_size", Type::integer, "swin encoder feature size (MONAI's name; default 48)");
+    s.range("feature_size", 1, 4096);
     s.key("faithful", Type::boolean, false, "reproduce the reference's exact losses and quirks (docs/pretext-tasks.md)");
     // Encoder.
     s.optional("encoder_architecture", Type::string, "2D encoder: DenseNet121 (reference spelling) / densenet121; default: the UNet encoder");
@@ -163,7 +187,11 @@ struct TaskBatches {
   LoaderAugmentation augmentation;
   const data::ImageSet* negatives;  ///< where exemplar negatives come from (the training images)
 
-  int64_t batches() const { return (set->size() + images_per_batch - 1) / images_per_batch; }
+  int64_t batches() const {
+    const int64_t full = set->size() / images_per_batch, rest = set->size() % images_per_batch;
+    const int64_t smallest = training ? task->min_training_images() : 1;
+    return full + (rest > 0 && rest >= smallest ? 1 : 0);
+  }
 
   train::Batch make(int64_t epoch, int64_t index, uint64_t seed) const {
     std::vector<int64_t> order(static_cast<size_t>(set->size()));
@@ -275,12 +303,17 @@ json run_pretraining(const PretrainRequest& request) {
   if (c.has("encoder_architecture")) {
     std::string arch = c.get<std::string>("encoder_architecture");
     std::transform(arch.begin(), arch.end(), arch.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    check(arch == "densenet121" || arch == "unet" || arch == "unet_encoder",
-          "encoder_architecture \"{}\" is not available (DenseNet121 or the default UNet encoder)",
+    check(arch == "densenet121" || arch == "unet" || arch == "unet_encoder" || arch == "swin" ||
+              arch == "swin_encoder",
+          "encoder_architecture \"{}\" is not available (DenseNet121, swin_encoder, or the default UNet encoder)",
           c.get<std::string>("encoder_architecture"));
-    spec.encoder = arch == "densenet121" ? "densenet121" : "unet_encoder";
+    spec.encoder = arch == "densenet121" ? "densenet121" : (arch.rfind("swin", 0) == 0 ? "swin_encoder" : "unet_encoder");
   }
-  if (spec.encoder != "densenet121") {
+  if (spec.encoder == "swin_encoder") {
+    // MONAI's SwinTransformer; feature_size (or the IoU reference's embedding_size), default 48.
+    spec.encoder_options = {{"feature_size", c.has("feature_size") ? c.get<int64_t>("feature_size")
+                                                                   : (c.has("embedding_size") ? c.get<int64_t>("embedding_size") : 48)}};
+  } else if (spec.encoder != "densenet121") {
     spec.encoder_options = {{"enc_filters", c.get<int64_t>("enc_filters")},
                             {"num_layers", c.get<int64_t>("num_layers")},
                             {"variant", c.get<std::string>("encoder_variant")},
@@ -303,6 +336,10 @@ json run_pretraining(const PretrainRequest& request) {
   // Batches: batch_size counts produced samples, as the reference's "realistic batch size".
   const int64_t per_image = samples_per_image(*task, train_set);
   const int64_t images_per_batch = std::max<int64_t>(1, c.get<int64_t>("batch_size") / per_image);
+  check(images_per_batch >= task->min_training_images() && train_set.size() >= task->min_training_images(),
+        "pretrain {}: batches need at least {} images ({} per batch from batch_size {}, {} training images); raise "
+        "batch_size or add data", algorithm, task->min_training_images(), images_per_batch, c.get<int64_t>("batch_size"),
+        train_set.size());
   const auto loader = train::loader_settings_from(c);
   LoaderAugmentation augmentation;
   augmentation.zoom = c.get<bool>("augment") || c.get<bool>("augment_zoom_only");
@@ -323,6 +360,8 @@ json run_pretraining(const PretrainRequest& request) {
   const uint64_t val_seed = Rng::derive(c.get<uint64_t>("seed"), "pretrain-validation").next_u64();
 
   auto options = train::trainer_options_from(c, out, default_lr(algorithm));
+  options.optimizer.groups = task->param_group_rules();
+  options.optimizer.no_decay_for_bias_and_1d = task->no_weight_decay_for_bias_and_norm();
   options.monitor = task->monitor();
   options.monitor_mode = task->monitor_mode();
   options.label = "pretrain " + algorithm;

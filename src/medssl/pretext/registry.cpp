@@ -19,6 +19,8 @@ const std::map<std::string, TaskFactory>& factories() {
       {"jigsaw", &make_jigsaw_task},
       {"rotation", &make_rotation_task},
       {"rpl", &make_rpl_task},
+      {"simclr", &make_simclr_task},
+      {"simsiam", &make_simsiam_task},
   };
   return table;
 }

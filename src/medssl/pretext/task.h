@@ -21,6 +21,7 @@
 #include "medssl/core/rng.h"
 #include "medssl/core/torch_pch.h"
 #include "medssl/train/batch_source.h"
+#include "medssl/train/optim.h"
 #include "medssl/train/trainer.h"
 
 namespace medssl::pretext {
@@ -68,6 +69,14 @@ class PretextTask {
   /// The metric the validation monitors ("val_acc" for classification tasks, "val_loss" otherwise) and its mode.
   virtual std::string monitor() const { return "val_loss"; }
   virtual std::string monitor_mode() const { return "min"; }
+  /// Optimiser parameter groups of the task (e.g. SimSiam's predictor at a fixed learning rate); names are the
+  /// model's parameter names ("predictor.").
+  virtual std::vector<train::ParamGroupRule> param_group_rules() const { return {}; }
+  /// Fewest images a TRAINING batch may hold (2 for heads with BatchNorm over the batch): a trailing smaller batch is
+  /// dropped each epoch (the order is reshuffled, so other images sit out each time).
+  virtual int64_t min_training_images() const { return 1; }
+  /// Whether biases and 1-D (norm) parameters are excluded from weight decay (the contrastive methods' rule).
+  virtual bool no_weight_decay_for_bias_and_norm() const { return false; }
 };
 
 /// Builds the task registered as `name`; throws medssl::Error listing the known names.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,8 @@ class PickleWriter {
 
 }  // namespace
 
-void write_torch_save(const StateDict& tensors, const std::string& path) {
+void write_torch_save(const StateDict& tensors, const std::string& path,
+                      const std::map<std::string, std::string>& extra_records) {
   // Python's layout: data.pkl holds dict {name: _rebuild_tensor_v2(storage pid, offset, size, stride, False,
   // OrderedDict())}, the storages are the records data/0, data/1, ...
   std::vector<torch::Tensor> storages;
@@ -115,6 +117,11 @@ void write_torch_save(const StateDict& tensors, const std::string& path) {
     for (size_t i = 0; i < storages.size(); ++i) {
       const void* data = storages[i].nbytes() > 0 ? storages[i].data_ptr() : &kNothing;
       writer.writeRecord("data/" + std::to_string(i), data, storages[i].nbytes());
+    }
+    for (const auto& [name, bytes] : extra_records) {
+      check(name != "data.pkl" && name.rfind("data/", 0) != 0 && name != "version",
+            "writing '{}': the extra record name {} is torch.save's own", path, name);
+      writer.writeRecord(name, bytes.data(), bytes.size());
     }
     writer.writeEndOfFile();  // also writes the "version" record
   } catch (const c10::Error& e) {

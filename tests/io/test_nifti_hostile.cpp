@@ -182,6 +182,34 @@ TEST_F(HostileNifti, NonFiniteGeometryAndScaling) {
   expect_rejected(put("nan_inter.nii", inter), "scl_inter");
 }
 
+TEST_F(HostileNifti, AbsurdAffinesAreRefused) {
+  // Found by fuzz_nifti: a NIfTI-2 sform entry of -4.7e226 is finite, but the voxel size computed from it overflowed
+  // to inf and the file was accepted with an infinite spacing.
+  std::string two = valid_bytes(2);
+  constexpr size_t kSrowX2 = 400, kSformCode2 = 348;
+  poke<int32_t>(two, kSformCode2, 1);
+  poke<double>(two, kSrowX2 + 8 * (4 + 2), -4.737909217226286e+226);  // srow_y[2]
+  expect_rejected(put("overflowing_sform.nii", two), "absurd");
+  std::string one = valid_bytes();
+  poke<int16_t>(one, 254, 1);  // sform_code
+  poke<float>(one, kSrowX + 4 * 3, 1e20f);  // srow_x[3], the x offset
+  expect_rejected(put("far_origin.nii", one), "absurd");
+  // Found by fuzz_nifti: an sform whose i and j columns (nearly) coincide. It was accepted, and its voxel order
+  // changed after a write and re-read; a singular affine has no orientation.
+  std::string parallel = valid_bytes(2);
+  poke<int32_t>(parallel, kSformCode2, 1);
+  const double rows[3][4] = {{1, 1, 0, 0}, {0, 1e-9, 0, 0}, {0, 0, 1, 0}};
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) poke<double>(parallel, kSrowX2 + 8 * (4 * r + c), rows[r][c]);
+  expect_rejected(put("parallel_axes.nii", parallel), "singular");
+  // A NaN in the quaternion of a qform-only file.
+  std::string q = valid_bytes();
+  poke<int16_t>(q, 254, 0);  // sform_code 0: the qform is used
+  poke<int16_t>(q, 252, 1);  // qform_code
+  poke<float>(q, 256, std::numeric_limits<float>::quiet_NaN());  // quatern_b
+  expect_rejected(put("nan_qform.nii", q), "qform");
+}
+
 TEST_F(HostileNifti, InvalidSlopeMeansNoScalingAsInNibabel) {
   const std::string reference = put("ref.nii", valid_bytes());
   const std::vector<float> expected = read_nifti(reference).data;

@@ -1,6 +1,7 @@
 #include "medssl/core/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "medssl/core/error.h"
+#include "medssl/core/log.h"
 
 namespace medssl {
 namespace fs = std::filesystem;
@@ -71,8 +73,12 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int saved = errno;
+  // Both always run (a failed fsync must not leak the descriptor); either failing means the bytes may not be on disk.
+  const int synced = ::fsync(fd);
+  int saved = errno;
+  const int closed = ::close(fd);
+  if (closed != 0 && synced == 0) saved = errno;
+  if (synced != 0 || closed != 0) {
     std::remove(tmp.c_str());
     fail("cannot finish writing '{}': {} (nothing was replaced)", path, std::strerror(saved));
   }
@@ -95,6 +101,39 @@ void write_via_temp(const std::string& path, const std::function<void(const std:
   std::error_code ec;
   if (!fs::exists(tmp, ec)) fail("internal error: writer for '{}' produced no file", path);
   commit(tmp, path);
+}
+
+namespace {
+/// The pid in a temporary name made by temp_name_for ("x.json.tmp-1234-7" -> 1234), or -1.
+long temp_file_pid(const std::string& name) {
+  const size_t tag = name.rfind(".tmp-");
+  if (tag == std::string::npos) return -1;
+  const std::string rest = name.substr(tag + 5);
+  const size_t dash = rest.find('-');
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() <= 12 && s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (dash == std::string::npos || !digits(rest.substr(0, dash)) || !digits(rest.substr(dash + 1))) return -1;
+  return std::stol(rest.substr(0, dash));
+}
+}  // namespace
+
+int remove_stale_temp_files(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  int removed = 0;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec)) continue;
+    const long pid = temp_file_pid(it->path().filename().string());
+    if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running (or not ours to ask)
+    std::error_code rm_ec;
+    if (fs::remove(it->path(), rm_ec)) ++removed;
+  }
+  if (removed > 0) log::info("removed {} temporary file(s) left by killed runs in {}", removed, dir);
+  return removed;
 }
 
 std::string read_file(const std::string& path) {

@@ -16,6 +16,12 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 /// `writer(tmp_path)` must create tmp_path; it is fsync'ed and renamed afterwards, or removed if writer throws.
 void write_via_temp(const std::string& path, const std::function<void(const std::string& tmp_path)>& writer);
 
+/// Removes the temporary files that killed medssl processes left in `dir` and its subfolders: names
+/// "<file>.tmp-<pid>-<n>" whose process no longer runs. Finished files and the temporaries of running processes are
+/// never touched. Returns how many were removed; a missing `dir` is no error. Called when a run, cache or study
+/// folder is reopened, so that kills do not accumulate litter.
+int remove_stale_temp_files(const std::string& dir);
+
 /// Reads a whole file; throws medssl::Error naming the path if it cannot be opened or read.
 std::string read_file(const std::string& path);
 

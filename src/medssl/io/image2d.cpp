@@ -1,4 +1,5 @@
-// 2D pictures through stb_image / stb_image_write (the one translation unit that holds their implementations).
+// 2D pictures: decoding dispatched on the file's signature (PNG and JPEG: picture_decode.h; BMP: stb_image), writing
+// through stb_image_write and png16. The one translation unit that holds the stb implementations.
 #include "medssl/io/image2d.h"
 
 #include <algorithm>
@@ -15,17 +16,29 @@
 #pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#ifdef __clang__
+// stb_image_write's JPEG bit writer shifts negative ints left (`bitBuf <<= 8`): undefined before C++20, two's
+// complement on every compiler we support. Exempt only stb's functions from that one sanitizer check, so that the
+// sanitizer and fuzz builds (docs/reliability.md) report real problems.
+#pragma clang attribute push(__attribute__((no_sanitize("shift-base"))), apply_to = function)
+#endif
 #define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_BMP  // the other formats stb can decode would be reachable from any file's content otherwise
 #define STBI_NO_STDIO  // medssl reads the bytes itself (one open, clear errors); stb decodes from memory
 #include <stb_image.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #include <stb_image_write.h>
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
 #pragma GCC diagnostic pop
 
+#include "medssl/core/alloc_limit.h"
 #include "medssl/core/atomic_file.h"
 #include "medssl/core/error.h"
 #include "medssl/io/nifti.h"
+#include "medssl/io/picture_decode.h"
 #include "medssl/io/png16.h"
 
 namespace medssl::io {
@@ -47,13 +60,38 @@ struct StbFree {
   void operator()(void* p) const { stbi_image_free(p); }
 };
 
-/// Interleaved samples (stb's layout) -> channel-major floats, keeping grey or RGB and dropping alpha.
-template <typename T>
-void deinterleave(const T* pixels, int64_t count, int file_channels, ImageData& image) {
+/// BMP through stb_image (8-bit samples).
+detail::DecodedPicture decode_bmp(const std::string& bytes, const std::string& path) {
+  check(bytes.size() <= static_cast<size_t>(INT_MAX), "cannot read picture '{}': {} bytes is too large", path,
+        bytes.size());
+  const auto* buffer = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int length = static_cast<int>(bytes.size());
+  int width = 0, height = 0, file_channels = 0;
+  if (!stbi_info_from_memory(buffer, length, &width, &height, &file_channels))
+    fail("cannot decode picture '{}': {}", path, stbi_failure_reason());
+  detail::check_picture_size(width, height, file_channels, 1, path);
+  int w = 0, h = 0, n = 0;
+  std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(buffer, length, &w, &h, &n, 0));
+  if (!pixels) fail("cannot decode picture '{}': {}", path, stbi_failure_reason());
+  check(w == width && h == height && n == file_channels,
+        "picture '{}': decoded size {}x{} differs from its header {}x{}", path, w, h, width, height);
+  detail::DecodedPicture out;
+  out.width = w;
+  out.height = h;
+  out.channels = n;
+  out.samples.assign(pixels.get(), pixels.get() + static_cast<size_t>(w) * h * n);
+  return out;
+}
+
+/// Interleaved samples -> channel-major floats, keeping grey or RGB and dropping alpha.
+void deinterleave(const detail::DecodedPicture& picture, ImageData& image) {
+  const int64_t count = picture.width * picture.height;
+  const int file_channels = picture.channels;
   image.channels = file_channels >= 3 ? 3 : 1;
   image.data.resize(static_cast<size_t>(count * image.channels));
   for (int64_t c = 0; c < image.channels; ++c)
-    for (int64_t p = 0; p < count; ++p) image.data[c * count + p] = static_cast<float>(pixels[p * file_channels + c]);
+    for (int64_t p = 0; p < count; ++p)
+      image.data[c * count + p] = static_cast<float>(picture.samples[p * file_channels + c]);
 }
 
 void append_to_string(void* context, void* data, int size) {
@@ -62,38 +100,36 @@ void append_to_string(void* context, void* data, int size) {
 
 }  // namespace
 
+namespace detail {
+void check_picture_size(int64_t width, int64_t height, int channels, int sample_bytes, const std::string& path) {
+  check(width > 0 && height > 0 && width <= kMaxPixels && height <= kMaxPixels && width * height <= kMaxPixels,
+        "picture '{}' is {}x{} pixels, above the limit of {} pixels", path, width, height, kMaxPixels);
+  check(channels >= 1 && channels <= 4, "picture '{}' has {} channels (1 to 4 supported)", path, channels);
+  // What decoding allocates: the samples as stored (and as uint16) plus the float32 copy without alpha.
+  const uint64_t pixels = static_cast<uint64_t>(width) * static_cast<uint64_t>(height);
+  const uint64_t kept = channels >= 3 ? 3 : 1;
+  check_alloc(pixels * (static_cast<uint64_t>(channels) * (static_cast<uint64_t>(sample_bytes) + 2) +
+                        kept * sizeof(float)),
+              max_alloc_bytes(), path, fmt::format("decoding the {}x{} picture", width, height));
+}
+}  // namespace detail
+
 ImageData read_image2d(const std::string& path) {
   const std::string bytes = read_file(path);
-  check(bytes.size() <= static_cast<size_t>(INT_MAX), "cannot read picture '{}': {} bytes is too large", path,
-        bytes.size());
-  const auto* buffer = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int length = static_cast<int>(bytes.size());
-  int width = 0, height = 0, file_channels = 0;
-  if (!stbi_info_from_memory(buffer, length, &width, &height, &file_channels))
-    fail("cannot decode picture '{}': {}", path, stbi_failure_reason());
-  check(width > 0 && height > 0 && static_cast<int64_t>(width) * height <= kMaxPixels,
-        "picture '{}' is {}x{} pixels, above the limit of {} pixels", path, width, height, kMaxPixels);
+  auto starts_with = [&](std::string_view magic) { return std::string_view(bytes).substr(0, magic.size()) == magic; };
+  detail::DecodedPicture picture;
+  if (starts_with("\x89PNG\r\n\x1a\n")) picture = detail::decode_png(bytes, path);
+  else if (starts_with("\xff\xd8\xff")) picture = detail::decode_jpeg(bytes, path);
+  else if (starts_with("BM")) picture = decode_bmp(bytes, path);
+  else fail("cannot decode picture '{}': it is not a PNG, JPEG or BMP file (unknown signature)", path);
 
   ImageData image;
-  image.shape = {height, width};
+  image.shape = {picture.height, picture.width};
   image.path = path;
   image.nifti_version = 0;
   image.affine_source = "none";
-  const int64_t count = static_cast<int64_t>(width) * height;
-  int w = 0, h = 0, n = 0;
-  if (stbi_is_16_bit_from_memory(buffer, length)) {
-    std::unique_ptr<stbi_us, StbFree> pixels(stbi_load_16_from_memory(buffer, length, &w, &h, &n, 0));
-    if (!pixels) fail("cannot decode picture '{}': {}", path, stbi_failure_reason());
-    image.disk_dtype = DType::uint16;
-    deinterleave(pixels.get(), count, n, image);
-  } else {
-    std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(buffer, length, &w, &h, &n, 0));
-    if (!pixels) fail("cannot decode picture '{}': {}", path, stbi_failure_reason());
-    image.disk_dtype = DType::uint8;
-    deinterleave(pixels.get(), count, n, image);
-  }
-  check(w == width && h == height, "picture '{}': decoded size {}x{} differs from its header {}x{}", path, w, h,
-        width, height);
+  image.disk_dtype = picture.sixteen_bit ? DType::uint16 : DType::uint8;
+  deinterleave(picture, image);
   return image;
 }
 

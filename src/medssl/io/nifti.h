@@ -12,8 +12,9 @@ namespace medssl::io {
 struct NiftiReadOptions {
   /// Permute/flip voxel axes so that i, j, k point to +R, +A, +S (the affine is updated to match).
   bool to_ras = true;
-  /// Refuse (before allocating) images whose decoded float32 size exceeds this many bytes.
-  uint64_t max_bytes = 16ULL << 30;
+  /// Refuse (before allocating) images whose decoded float32 size exceeds this many bytes; 0 = max_alloc_bytes()
+  /// (core/alloc_limit.h: 16 GiB unless the environment variable MEDSSL_MAX_ALLOC says otherwise).
+  uint64_t max_bytes = 0;
 };
 
 /// Reads a NIfTI file. 3D files give shape (D, H, W) and 1 channel; 4D+ files give channels = dim[4]*...*dim[7]

@@ -67,6 +67,9 @@ constexpr DTypeCode kCodes[] = {
     {DType::int64, NIFTI_TYPE_INT64},   {DType::float32, NIFTI_TYPE_FLOAT32}, {DType::float64, NIFTI_TYPE_FLOAT64},
 };
 
+/// Largest magnitude accepted for an affine entry, in mm (a light-second is 3e11 mm).
+constexpr double kMaxAffineEntry = 1e12;
+
 bool finite_all(const double* values, int n) {
   for (int i = 0; i < n; ++i)
     if (!std::isfinite(values[i])) return false;
@@ -289,11 +292,31 @@ CheckedHeader check_header(const RawNiftiHeader& raw, const std::string& path) {
     for (int i = 0; i < 3; ++i) affine[i][i] = raw.pixdim[i + 1] != 0 ? raw.pixdim[i + 1] : 1.0;
     h.info.affine_source = "pixdim";
   }
+  // Finite is not enough: an sform entry of 1e226 (found by fuzz_nifti) is finite but its voxel size overflows to
+  // inf, and everything computed from it (spacing, resampling) becomes inf or NaN. A kilometre-sized voxel or a
+  // 10^12 mm offset is no scanner's, so such affines are refused as damaged.
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c)
+      check(std::fabs(affine[r][c]) <= kMaxAffineEntry,
+            "NIfTI file '{}': the {} has an absurd entry {} at row {}, column {} (more than {} mm; damaged header?)",
+            path, h.info.affine_source, affine[r][c], r, c, kMaxAffineEntry);
+  double volume = 1;
   for (int c = 0; c < 3; ++c) {
     double norm = std::sqrt(affine[0][c] * affine[0][c] + affine[1][c] * affine[1][c] + affine[2][c] * affine[2][c]);
     check(norm > 0, "NIfTI file '{}': the {} maps voxel axis {} to a zero vector (voxel size 0)", path,
           h.info.affine_source, "ijk"[c]);
+    volume *= norm;
   }
+  // Voxel axes that are (almost) parallel make the orientation meaningless and unstable (found by fuzz_nifti: an
+  // sform whose i and j columns both point along x gave another voxel order after a write and re-read). A scanner's
+  // affine is a rotation times voxel sizes (|det| = product of the voxel sizes); modest shears stay far above 1e-6.
+  const double det = affine[0][0] * (affine[1][1] * affine[2][2] - affine[1][2] * affine[2][1]) -
+                     affine[0][1] * (affine[1][0] * affine[2][2] - affine[1][2] * affine[2][0]) +
+                     affine[0][2] * (affine[1][0] * affine[2][1] - affine[1][1] * affine[2][0]);
+  check(std::fabs(det) >= 1e-6 * volume,
+        "NIfTI file '{}': the {} is singular (its voxel axes are parallel or nearly so: |det| {} for voxel sizes "
+        "whose product is {}); damaged header?",
+        path, h.info.affine_source, std::fabs(det), volume);
   h.info.affine = affine;
   return h;
 }

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "medssl/core/alloc_limit.h"
 #include "medssl/core/error.h"
 #include "medssl/io/byte_source.h"
 #include "medssl/io/nifti.h"
@@ -109,10 +110,9 @@ ImageData read_nifti(const std::string& path, const NiftiReadOptions& options) {
   ByteSource src(path);
   const CheckedHeader h = read_checked_header(src);
   uint64_t decoded_bytes = 0;
-  check(!__builtin_mul_overflow(h.elements, uint64_t{sizeof(float)}, &decoded_bytes) &&
-            decoded_bytes <= options.max_bytes,
-        "NIfTI file '{}': the image ({} voxels) would need {} bytes as float32, above the limit of {} bytes", path,
-        h.elements, decoded_bytes, options.max_bytes);
+  if (__builtin_mul_overflow(h.elements, uint64_t{sizeof(float)}, &decoded_bytes)) decoded_bytes = ~uint64_t{0};
+  check_alloc(decoded_bytes, options.max_bytes ? options.max_bytes : max_alloc_bytes(), path,
+              fmt::format("the image ({} voxels) as float32", h.elements));
   check_file_holds_data(src, h);
 
   ImageData image;

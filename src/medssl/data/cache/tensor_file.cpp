@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "medssl/core/atomic_file.h"
@@ -90,8 +91,15 @@ torch::Tensor read_tensor_file(const std::string& path) {
     numel *= dims[i];
     shape.push_back(dims[i]);
   }
+  // A damaged header must not make us allocate what the file cannot hold: compare with the file's size first.
+  const size_t payload = static_cast<size_t>(numel) * c10::elementSize(dtype);
+  std::error_code ec;
+  const uintmax_t file_bytes = std::filesystem::file_size(path, ec);
+  if (ec || file_bytes != kHeaderBytes + payload)
+    fail("{}: {} cache tensor (header declares {} payload bytes, the file holds {}); rerun medssl prepare", path,
+         !ec && file_bytes < kHeaderBytes + payload ? "truncated" : "corrupt", payload,
+         ec ? 0 : file_bytes - std::min<uintmax_t>(file_bytes, kHeaderBytes));
   torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
-  const size_t payload = static_cast<size_t>(numel) * t.element_size();
   if (std::fread(t.data_ptr(), 1, payload, f.get()) != payload) fail("{}: truncated cache tensor (payload)", path);
   if (std::fgetc(f.get()) != EOF) fail("{}: corrupt cache tensor (trailing bytes)", path);
   if (crc_of(t.data_ptr(), payload) != fields[3]) fail("{}: cache tensor checksum mismatch (file damaged); rerun medssl prepare", path);

@@ -11,6 +11,7 @@
 #include "medssl/weights/init_weights.h"
 #include "medssl/weights/state_dict_io.h"
 #include "medssl/weights/torch_save_format.h"
+#include "medssl/weights/weights_file.h"
 #include "testkit/testkit.h"
 
 using namespace medssl;
@@ -140,6 +141,12 @@ TEST(CliExport, EncoderPartDropsThePrefixAndListWritesNothing) {
   // It initialises a bare encoder strictly.
   models::UNetEncoder encoder(models::UNetEncoderOptions().spatial_dims(2).enc_filters(4).num_layers(2));
   EXPECT_TRUE(weights::init_weights(*encoder, dir.file("encoder.pt")).complete());
+  // It carries a manifest (inside, and next to it for Python) saying it is an export without the prefix.
+  const auto manifest = weights::read_weights_file(dir.file("encoder.pt")).manifest;
+  EXPECT_EQ(manifest["kind"], "export");
+  EXPECT_EQ(manifest["tensor_prefix"], "");
+  EXPECT_EQ(manifest["exported_from"]["part"], "encoder");
+  EXPECT_TRUE(fs::exists(dir.file("encoder.manifest.json")));
 }
 
 TEST(CliExport, MistakesAreNamed) {

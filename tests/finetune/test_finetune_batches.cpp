@@ -57,3 +57,44 @@ TEST(FinetuneBatches, FixedStepsPerEpochCycleThroughShuffledPasses) {
     differs = differs || !torch::equal(fixed.make(3, i, 42).at("image"), fixed.make(4, i, 42).at("image"));
   EXPECT_TRUE(differs);
 }
+
+TEST(FinetuneBatches, ForegroundOversamplingCentresTheBatchTailOnForeground) {
+  const auto& cache = loader_testing::ct_cubes();
+  data::ImageSetOptions options;
+  options.splits = {"training"};
+  options.labels = true;
+  const auto set = data::ImageSet::from_cache(cache, options);
+  std::vector<int64_t> items;
+  for (int64_t i = 0; i < set.size(); ++i) items.push_back(i);
+  const int64_t patch = 5;
+  // Batch 4, p 0.5: nnU-Net's rule forces the samples from round(4 * 0.5) = 2 on.
+  finetune::FinetuneBatches forced{&set, items, true, 4, patch, false, 40, 0.5};
+  finetune::FinetuneBatches uniform{&set, items, true, 4, patch, false, 40, 0.0};
+  int64_t forced_with_fg = 0, forced_total = 0, forced_lesion = 0, uniform_with_fg = 0, uniform_lesion = 0, uniform_total = 0;
+  for (int64_t i = 0; i < forced.batches(); ++i) {
+    const auto a = forced.make(0, i, 7);
+    const auto b = uniform.make(0, i, 7);
+    ASSERT_EQ(a.at("label").sizes(), (std::vector<int64_t>{4, patch, patch, patch}));
+    ASSERT_EQ(a.at("image").sizes(), (std::vector<int64_t>{4, 1, patch, patch, patch}));
+    for (int64_t s = 0; s < 4; ++s) {
+      const auto& la = a.at("label")[s];
+      const auto& lb = b.at("label")[s];
+      if (s >= 2) {
+        ++forced_total;
+        forced_with_fg += (la > 0).any().item<bool>();
+        forced_lesion += (la == 2).any().item<bool>();
+      }
+      ++uniform_total;
+      uniform_with_fg += (lb > 0).any().item<bool>();
+      uniform_lesion += (lb == 2).any().item<bool>();
+    }
+  }
+  // Every phantom has a pancreas, so every forced crop holds foreground; random 5^3 crops of 16^3 mostly miss it.
+  EXPECT_EQ(forced_with_fg, forced_total);
+  EXPECT_LT(uniform_with_fg, uniform_total / 2);
+  // The class is drawn among the classes a case holds: lesions (present in about half the cases) get centred often.
+  EXPECT_GT(static_cast<double>(forced_lesion) / forced_total, 3.0 * uniform_lesion / uniform_total);
+  EXPECT_GT(forced_lesion, forced_total / 8);
+  // Deterministic in (epoch, index, seed).
+  EXPECT_TRUE(torch::equal(forced.make(0, 3, 7).at("image"), forced.make(0, 3, 7).at("image")));
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "medssl/core/rng.h"
+#include "medssl/pretext/precise_batch_norm.h"
 #include "medssl/pretext/task.h"
 
 namespace medssl::pretext::testing {
@@ -87,33 +88,14 @@ struct LearningResult {
   double held_out_accuracy = 0;          ///< eval mode, validation batches (make_batch training=false)
 };
 
-/// "Precise BatchNorm": recomputes every BatchNorm's running statistics as the plain average over a few training
-/// batches, with dropout off. A few hundred steps are far too few for the reference's moving averages (Keras momentum
-/// 0.99: the initial statistics still weigh 0.99^150 = 22 % after 150 steps, and they lag the changing weights), so
-/// without this the eval-mode accuracy of a short run says little about what the network has learned.
+/// "Precise BatchNorm" (pretext/precise_batch_norm.h, what `medssl pretrain` does before each validation) over a few
+/// training batches: a few hundred steps are far too few for the reference's moving averages (Keras momentum 0.99:
+/// the initial statistics still weigh 0.99^150 = 22 % after 150 steps), so without it the eval-mode accuracy of a
+/// short run says little about what the network has learned.
 inline void recalibrate_batch_norm(torch::nn::Module& model, const std::function<train::Batch(int64_t)>& batch_at,
                                    const PretextTask& task, int64_t batches = 8) {
-  model.eval();  // dropout off
-  std::vector<std::pair<torch::nn::Module*, c10::optional<double>>> restore;
-  auto prepare = [&](auto* bn) {
-    if (bn == nullptr) return;
-    restore.emplace_back(bn, bn->options.momentum());
-    bn->reset_running_stats();
-    bn->options.momentum(c10::nullopt);  // cumulative average
-    bn->train();
-  };
-  for (const auto& module : model.modules()) {
-    prepare(dynamic_cast<torch::nn::BatchNorm1dImpl*>(module.get()));
-    prepare(dynamic_cast<torch::nn::BatchNorm2dImpl*>(module.get()));
-    prepare(dynamic_cast<torch::nn::BatchNorm3dImpl*>(module.get()));
-  }
   auto& pretext = dynamic_cast<PretextModelImpl&>(model);
-  for (int64_t i = 0; i < batches; ++i) task.step(pretext, batch_at(i));
-  for (auto& [bn, momentum] : restore) {
-    if (auto* b1 = dynamic_cast<torch::nn::BatchNorm1dImpl*>(bn)) b1->options.momentum(momentum);
-    if (auto* b2 = dynamic_cast<torch::nn::BatchNorm2dImpl*>(bn)) b2->options.momentum(momentum);
-    if (auto* b3 = dynamic_cast<torch::nn::BatchNorm3dImpl*>(bn)) b3->options.momentum(momentum);
-  }
+  pretext::recalibrate_batch_norm(model, batches, [&](int64_t i) { task.step(pretext, batch_at(i)); });
   model.eval();
 }
 

@@ -190,6 +190,7 @@ inline LearningCurve train_held_out(const PretextTask& task, const ImageMaker& m
     const auto out = task.step(*model, batch);
     out.loss.backward();
     optimizer.step();
+    task.after_optimizer_step(*model, step + 1, steps);
   }
   curve.after = evaluate(task, *model, held_out, batch_size);
   record(curve);

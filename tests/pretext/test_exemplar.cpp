@@ -156,6 +156,9 @@ TEST(Exemplar, DefaultModelSharesOneProjectionAndNormalisesCodes) {
                                              losses::TripletDistance::squared_euclidean);
   EXPECT_NEAR(out.loss.item<double>(), expected.loss.item<double>(), 1e-6);
   EXPECT_DOUBLE_EQ(out.metrics.at("triplet_acc"), expected.accuracy);
+  // The mean distances (what shows a collapse: both near 0) are reported too.
+  EXPECT_NEAR(out.metrics.at("pos_dist"), expected.positive_distance.mean().item<double>(), 1e-6);
+  EXPECT_NEAR(out.metrics.at("neg_dist"), expected.negative_distance.mean().item<double>(), 1e-6);
 }
 
 TEST(Exemplar, FaithfulModelHasThreeSeparateSigmoidHeads) {

@@ -13,9 +13,9 @@
 #include "medssl/cli/command.h"
 #include "medssl/core/error.h"
 #include "medssl/core/log.h"
-#include "medssl/models/densenet.h"
 #include "medssl/train/checkpoint.h"
-#include "medssl/weights/torch_save_format.h"
+#include "medssl/weights/manifest.h"
+#include "medssl/weights/python_twins.h"
 #include "medssl/weights/weights_file.h"
 
 namespace medssl::cli {
@@ -23,6 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using weights::StateDict;
+using weights::is_running_statistic;
+using weights::leading_components;
 
 struct ExportArgs {
   std::string checkpoint, out, part = "model";
@@ -31,63 +33,6 @@ struct ExportArgs {
 
 std::string shape_of(const torch::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-/// BatchNorm running statistics are state, not learnable parameters (a state dict does not say which is which).
-bool is_running_statistic(const std::string& name) {
-  return ends_with(name, ".running_mean") || ends_with(name, ".running_var") || ends_with(name, ".num_batches_tracked");
-}
-
-/// The distinct first name components, e.g. "encoder., head.".
-std::string leading_components(const StateDict& tensors) {
-  std::vector<std::string> heads;  // the map is sorted, so equal heads are adjacent
-  for (const auto& item : tensors) {
-    const auto dot = item.first.find('.');
-    std::string head = dot == std::string::npos ? item.first : item.first.substr(0, dot + 1);
-    if (heads.empty() || heads.back() != head) heads.push_back(head);
-  }
-  return fmt::format("{}", fmt::join(heads, ", "));
-}
-
-/// For a DenseNet state dict: whether torchvision.models.densenet121 loads it, judged against a medssl DenseNet-121
-/// (whose names and shapes equal torchvision's, tests/models/test_densenet.cpp). nullopt: not a DenseNet.
-std::optional<std::string> torchvision_verdict(const StateDict& tensors, const std::string& file) {
-  if (!tensors.count("features.conv0.weight") || !tensors.count("features.norm5.weight")) return std::nullopt;
-  const auto& conv0 = tensors.at("features.conv0.weight");
-  if (conv0.dim() != 4) return std::string("not loadable: a 3D DenseNet (torchvision's densenet121 is 2D)");
-  if (conv0.size(1) != 3)
-    return fmt::format("not loadable: {} input channels (torchvision's densenet121 takes 3)", conv0.size(1));
-  const bool has_classifier = tensors.count("classifier.weight") > 0;
-  const int64_t classes = has_classifier ? tensors.at("classifier.weight").size(0) : 1000;
-  models::DenseNet reference(models::DenseNetOptions().spatial_dims(2).in_channels(3).num_classes(classes));
-  const StateDict expected_tensors = weights::state_dict(*reference);
-  std::vector<std::string> differences;
-  size_t classifier_missing = 0;
-  for (const auto& [name, expected] : expected_tensors) {
-    auto it = tensors.find(name);
-    if (it == tensors.end()) {
-      if (name.rfind("classifier.", 0) == 0) ++classifier_missing;
-      else differences.push_back("missing " + name);
-    } else if (it->second.sizes() != expected.sizes()) {
-      differences.push_back(fmt::format("{} is {} instead of {}", name, shape_of(it->second), shape_of(expected)));
-    }
-  }
-  for (const auto& item : tensors)
-    if (!expected_tensors.count(item.first)) differences.push_back("extra " + item.first);
-  if (!differences.empty())
-    return fmt::format("not loadable into densenet121: {} differences (first: {}); another DenseNet configuration?",
-                       differences.size(), differences.front());
-  if (classifier_missing > 0)
-    return fmt::format("loadable without a classifier: torchvision.models.densenet121().load_state_dict("
-                       "torch.load('{}'), strict=False) reports only classifier.weight/bias missing",
-                       file);
-  return fmt::format("loadable: torchvision.models.densenet121(num_classes={}).load_state_dict(torch.load('{}'), "
-                     "strict=True)",
-                     classes, file);
-}
-
 void print_list(const StateDict& tensors) {
   size_t width = 4;
   for (const auto& item : tensors) width = std::max(width, item.first.size());
@@ -95,6 +40,19 @@ void print_list(const StateDict& tensors) {
   for (const auto& [name, t] : tensors)
     std::printf("%-*s  %-20s  %s\n", static_cast<int>(width), name.c_str(), shape_of(t).c_str(),
                 c10::toString(t.scalar_type()));
+}
+
+/// The exported file's manifest: the source's (a medssl checkpoint's run manifest, or a weights file's), marked as an
+/// export; a file without one gets the provenance fields only.
+nlohmann::json export_manifest(const weights::WeightsFile& file, const std::string& source, const std::string& part) {
+  nlohmann::json m = file.manifest.is_object() ? file.manifest : weights::base_manifest("export");
+  const nlohmann::json base = weights::base_manifest("export");
+  m["exported_from"] = {{"file", source}, {"source", file.description()}, {"part", part},
+                        {"kind", m.value("kind", "unknown")}, {"medssl", base.at("medssl")}};
+  m["kind"] = "export";
+  if (!m.contains("format")) m["format"] = base.at("format");
+  if (part == "encoder") m["tensor_prefix"] = "";
+  return m;
 }
 
 void run_export(const ExportArgs& a) {
@@ -123,7 +81,7 @@ void run_export(const ExportArgs& a) {
     bytes += static_cast<int64_t>(t.nbytes());
   }
   if (a.list) print_list(tensors);
-  if (!a.list) weights::write_torch_save(tensors, a.out);
+  if (!a.list) weights::save_weights(tensors, a.out, export_manifest(file, a.checkpoint, a.part));
 
   std::printf("%s %zu tensors (%s) of %s (%s)%s\n", a.list ? "listed" : "exported", tensors.size(),
               a.part == "encoder" ? "encoder, prefix \"encoder.\" removed" : "whole model", a.checkpoint.c_str(),
@@ -132,16 +90,13 @@ void run_export(const ExportArgs& a) {
               static_cast<long long>(statistics));
   std::printf("  size        %lld bytes (%.1f MiB)\n", static_cast<long long>(bytes), bytes / (1024.0 * 1024.0));
   std::printf("  names       start with %s\n", leading_components(tensors).c_str());
-  if (auto verdict = torchvision_verdict(tensors, a.list ? "FILE.pt" : a.out))
+  if (auto verdict = weights::torchvision_densenet_verdict(tensors, a.list ? "FILE.pt" : a.out))
     std::printf("  torchvision %s\n", verdict->c_str());
-  for (const auto& item : tensors)
-    if (item.first.find("patch_embedding.patch_embeddings") != std::string::npos) {
-      std::printf("  MONAI       ViT/UNETR names; MONAI >= 1.4 models also hold never-used cross-attention weights, "
-                  "so load with strict=False and check that only *cross_attn* keys are reported missing\n");
-      break;
-    }
-  if (!a.list)
+  if (auto note = weights::monai_vit_note(tensors)) std::printf("  MONAI       %s\n", note->c_str());
+  if (!a.list) {
     std::printf("  python      sd = torch.load('%s', weights_only=True); model.load_state_dict(sd)\n", a.out.c_str());
+    std::printf("  manifest    %s (also embedded in the file)\n", weights::manifest_sidecar_path(a.out).c_str());
+  }
 }
 
 MEDSSL_COMMAND("export", [](CLI::App& app) {

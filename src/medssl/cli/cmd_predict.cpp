@@ -30,6 +30,8 @@ MEDSSL_COMMAND("predict", [](CLI::App& app) {
   cmd->add_option("--device", r.device, "cpu | cuda | cuda:N");
   cmd->add_flag("--overwrite", r.overwrite, "redo cases whose output exists (default: skip them, so a batch resumes)");
   cmd->add_option("--summary", a.summary, "also write the per-case summary JSON here");
+  cmd->add_flag("--strict-contract", r.strict_contract, "an input that differs from the model's preprocessing contract "
+                "(voxel spacing of a model that does not resample, axis convention) is an error, not a warning");
   cmd->callback([] {
     apply_global_options();
     auto result = finetune::run_prediction(a.request);

@@ -1,6 +1,7 @@
 // `medssl prepare --dataset DIR --out CACHE`: preprocess once into a fast, checksummed, resumable cache.
 #include "medssl/cli/command.h"
 #include "medssl/config/config.h"
+#include "medssl/core/atomic_file.h"
 #include "medssl/data/cache/prepare.h"
 
 namespace medssl::cli {
@@ -29,6 +30,7 @@ MEDSSL_COMMAND("prepare", [](CLI::App& app) {
   cmd->add_option("--store-dtype", a.store_dtype, "float32 | float16");
   cmd->callback([] {
     apply_global_options();
+    remove_stale_temp_files(a.out);  // litter of a killed earlier run (never a finished file)
     std::vector<std::string> sets;
     if (a.size >= 0) sets.push_back("size=" + std::to_string(a.size));
     if (!a.spacing.empty()) sets.push_back("spacing=[" + a.spacing + "]");

@@ -5,6 +5,7 @@
 
 #include "medssl/cli/command.h"
 #include "medssl/config/config.h"
+#include "medssl/core/atomic_file.h"
 #include "medssl/core/log.h"
 #include "medssl/core/progress.h"
 #include "medssl/study/results_table.h"
@@ -37,6 +38,7 @@ MEDSSL_COMMAND("study", [](CLI::App& app) {
     }
     apply_global_options();
     check(!a.out.empty(), "study: --out DIR is required");
+    remove_stale_temp_files(a.out);  // litter of killed earlier runs in any of the study's folders
     check(!a.config_path.empty(), "study: --config FILE is required");
     Stopwatch watch;
     study::StudyRequest request;

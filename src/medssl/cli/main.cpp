@@ -7,6 +7,7 @@
 #include "medssl/core/log.h"
 #include "medssl/core/version.h"
 #include "medssl/core/torch_pch.h"
+#include "medssl/tensor/caching_cpu_allocator.h"
 #include "medssl/tensor/threads.h"
 
 namespace medssl::cli {
@@ -26,6 +27,7 @@ void apply_global_options() {
   if (g.quiet) log::set_level(log::Level::warn);
   if (g.verbose) log::set_level(log::Level::debug);
   set_torch_threads(g.threads);  // 0 = all cores; Debian's LibTorch would otherwise use 1
+  install_caching_cpu_allocator();  // reuse large tensor blocks across steps (tensor/caching_cpu_allocator.h)
   log::debug("LibTorch intra-op threads: {}", torch_threads());
 }
 
@@ -44,7 +46,7 @@ std::vector<std::pair<std::string, std::string>> split_overrides(const std::vect
 namespace {
 // The order verbs appear in `medssl --help`: the order a user needs them.
 const std::vector<std::string> kCommandOrder = {"demo",  "synth",  "info",     "prepare", "pretrain", "finetune",
-                                                "study", "predict", "evaluate", "export",  "weights",  "permutations",
+                                                "study", "probe", "predict", "evaluate", "export",  "weights",  "permutations",
                                                 "bench"};
 }  // namespace
 

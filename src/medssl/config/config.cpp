@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <fmt/format.h>
 
 #include "medssl/core/atomic_file.h"
 #include "medssl/core/error.h"
+#include "medssl/core/json_text.h"
 #include "medssl/core/log.h"
 
 namespace medssl::config {
@@ -126,7 +129,10 @@ std::string closest_match(const std::string& word, const std::vector<std::string
     for (size_t i = 1; i <= a.size(); ++i) {
       cur[0] = i;
       for (size_t j = 1; j <= b.size(); ++j) {
-        size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
+        size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                                            std::tolower(static_cast<unsigned char>(b[j - 1]))
+                                        ? 0
+                                        : 1);
         cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
       }
       std::swap(prev, cur);
@@ -146,11 +152,23 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   return best_d <= limit ? best : "";
 }
 
+/// A value as JSON text for messages. --set values that are not JSON are kept as raw strings, which may hold bytes
+/// that are not UTF-8: plain dump() throws nlohmann's type_error for those (found by fuzz_config).
+static std::string shown(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 static json parse_override_value(const std::string& text) {
   try {
-    return json::parse(text);
+    return parse_json_text(text, "--set value");
   } catch (const json::exception&) {
-    return json(text);  // plain strings need no quotes on the command line
+    // Plain strings need no quotes on the command line; they must still be UTF-8, or every later dump() of the
+    // config (config.json of a run, messages) would throw.
+    json value(text);
+    try {
+      (void)value.dump();
+    } catch (const json::type_error&) {
+      fail("--set: the value '{}' is not valid UTF-8 text", shown(value));
+    }
+    return value;
   }
 }
 
@@ -190,18 +208,25 @@ static bool is_integer_value(const json& v) {
 
 static void check_type(const KeySpec& k, const json& v, const std::string& source) {
   auto bad = [&]() {
-    fail("config {}: key '{}' must be {}, got {} ({})", source, k.name, type_name(k.type), v.type_name(), v.dump());
+    fail("config {}: key '{}' must be {}, got {} ({})", source, k.name, type_name(k.type), v.type_name(), shown(v));
   };
   auto check_number = [&](const json& x) {
     double d = x.get<double>();
-    if (!std::isfinite(d)) fail("config {}: key '{}' must be finite, got {}", source, k.name, x.dump());
+    if (!std::isfinite(d)) fail("config {}: key '{}' must be finite, got {}", source, k.name, shown(x));
     if ((k.min && d < *k.min) || (k.max && d > *k.max))
-      fail("config {}: key '{}' = {} is out of range [{}, {}]", source, k.name, x.dump(),
+      fail("config {}: key '{}' = {} is out of range [{}, {}]", source, k.name, shown(x),
            k.min ? fmt::format("{}", *k.min) : "-inf", k.max ? fmt::format("{}", *k.max) : "inf");
+  };
+  // An integral double such as 1e19 is an integer for JSON but not for int64_t: reading it as one is undefined.
+  auto check_int64 = [&](const json& x) {
+    bool fits = true;  // signed JSON integers are stored as int64 already
+    if (x.is_number_unsigned()) fits = x.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    else if (x.is_number_float()) fits = x.get<double>() >= -0x1p63 && x.get<double>() < 0x1p63;
+    if (!fits) fail("config {}: key '{}' = {} does not fit in a 64-bit integer", source, k.name, shown(x));
   };
   switch (k.type) {
     case Type::boolean: if (!v.is_boolean()) bad(); break;
-    case Type::integer: if (!is_integer_value(v)) bad(); check_number(v); break;
+    case Type::integer: if (!is_integer_value(v)) bad(); check_int64(v); check_number(v); break;
     case Type::number: if (!v.is_number()) bad(); check_number(v); break;
     case Type::string:
       if (!v.is_string()) bad();
@@ -215,7 +240,7 @@ static void check_type(const KeySpec& k, const json& v, const std::string& sourc
       break;
     case Type::int_list:
       if (!v.is_array()) bad();
-      for (const auto& x : v) { if (!is_integer_value(x)) bad(); check_number(x); }
+      for (const auto& x : v) { if (!is_integer_value(x)) bad(); check_int64(x); check_number(x); }
       break;
     case Type::number_list:
       if (!v.is_array()) bad();
@@ -260,7 +285,7 @@ Config validate(const json& doc, const Schema& schema, const std::string& source
 json read_json_file(const std::string& path) {
   std::string text = read_file(path);
   try {
-    return json::parse(text);
+    return parse_json_text(text, path);
   } catch (const json::parse_error& e) {
     // Convert the byte offset into line:column for a message a person can act on.
     size_t line = 1, col = 1;

@@ -20,10 +20,17 @@
 #include "medssl/losses/dice.h"
 #include "medssl/losses/dice_ce.h"
 #include "medssl/losses/reference_seg_losses.h"
+#include "medssl/train/data_shard.h"
+#include "medssl/train/distributed.h"
 #include "medssl/train/threaded_batch_source.h"
 #include "medssl/train/train_config.h"
 #include "medssl/train/trainer.h"
+#include "medssl/finetune/finetune_manifest.h"
+#include "medssl/finetune/weights_source.h"
+#include "medssl/weights/contract.h"
 #include "medssl/weights/init_weights.h"
+#include "medssl/weights/manifest.h"
+#include "medssl/weights/transfer.h"
 
 namespace medssl::finetune {
 
@@ -33,32 +40,24 @@ using json = nlohmann::json;
 namespace {
 
 // The run's data: data_dir itself if it is a cache, else data_dir prepared into cache_dir (default RUN_DIR/cache).
-cache::Cache open_or_prepare(const config::Config& c, const std::string& out_dir) {
-  return cache::open_or_prepare_cache(c.get<std::string>("data_dir"),
-                                      c.has("cache_dir") ? c.get<std::string>("cache_dir") : out_dir + "/cache",
-                                      c.raw().at("prepare"), c.get<int64_t>("data_dim"));
+// In a multi-process run rank 0 prepares while the others wait, then they only open its cache.
+cache::Cache open_or_prepare(const config::Config& c, const json& prepare, const std::string& out_dir,
+                             train::ProcessGroup* group) {
+  const std::string data_dir = c.get<std::string>("data_dir");
+  const std::string cache_dir = c.has("cache_dir") ? c.get<std::string>("cache_dir") : out_dir + "/cache";
+  if (group && !group->is_main()) {
+    group->barrier("rank 0 preparing the data cache");
+    return cache::open_cache(cache::is_cache_dir(data_dir) ? data_dir : cache_dir);
+  }
+  cache::Cache cache = cache::open_or_prepare_cache(data_dir, cache_dir, prepare, c.get<int64_t>("data_dim"));
+  if (group) group->barrier("rank 0 preparing the data cache");
+  return cache;
 }
 
-// The pretrain run's manifest (checkpoints/last.json), or null for --pretrained none.
-json read_pretrain_manifest(const std::string& pretrained) {
-  if (pretrained == "none") return json();
-  check(fs::is_directory(pretrained), "--pretrained {}: no such directory (give a `medssl pretrain` run folder or none)",
-        pretrained);
-  const std::string path = pretrained + "/checkpoints/last.json";
-  check(fs::exists(path), "--pretrained {}: not a medssl pretrain run (no checkpoints/last.json)", pretrained);
-  json j = config::read_json_file(path);
-  json manifest = j.contains("manifest") ? j.at("manifest") : j;
-  check(manifest.contains("encoder") && manifest.contains("spatial_dims"),
-        "--pretrained {}: {} describes no pretrained encoder (no \"encoder\" / \"spatial_dims\")", pretrained, path);
-  return manifest;
-}
-
-std::string pretrained_encoder_file(const std::string& pretrained, const std::string& which) {
-  const std::string best = pretrained + "/encoder_best.pt", last = pretrained + "/encoder.pt";
-  if (which == "best" && fs::exists(best)) return best;
-  if (which == "best") log::warn("--pretrained {}: no encoder_best.pt, using encoder.pt", pretrained);
-  check(fs::exists(last), "--pretrained {}: no encoder.pt (did the pretraining finish?)", pretrained);
-  return last;
+// The preprocessing part of an input contract (weights/manifest.h): what can be compared before any data is read.
+json preprocessing_contract(const json& prepare_settings) {
+  const json full = weights::input_contract(0, 0, 0, prepare_settings);
+  return {{"target_spacing", full.at("target_spacing")}, {"intensity", full.at("intensity")}};
 }
 
 std::string lower(std::string s) {
@@ -119,13 +118,12 @@ FinetuneModelSpec model_spec(const config::Config& c, const json& manifest, cons
     encoder = manifest.at("encoder").get<std::string>();
     if (manifest.contains("encoder_options") && manifest.at("encoder_options").is_object())
       for (const auto& [k, v] : manifest.at("encoder_options").items()) options[k] = v;
-    check(manifest.at("spatial_dims").get<int>() == dims,
-          "the pretrained encoder is {}D but finetuning runs in {}D (data_is_3D)", manifest.at("spatial_dims").get<int>(),
-          dims);
-    if (manifest.contains("in_channels"))
-      check(manifest.at("in_channels").get<int64_t>() == channels,
-            "the pretrained encoder takes {} channel(s) but the finetuning images have {}",
-            manifest.at("in_channels").get<int64_t>(), channels);
+    // A 2D UNet encoder inflates into a 3D one (weights/transfer_adapt.h); other architectures keep their dims. A
+    // different channel count is adapted by the transfer (and reported by the contract check).
+    const int weights_dims = manifest.at("spatial_dims").get<int>();
+    check(weights_dims == dims || (weights_dims == 2 && dims == 3 && encoder == "unet_encoder"),
+          "the pretrained encoder is {}D but finetuning runs in {}D (data_is_3D); only a 2D UNet encoder inflates to "
+          "3D", weights_dims, dims);
   } else if (c.has("encoder_architecture")) {
     const std::string arch = lower(c.get<std::string>("encoder_architecture"));
     check(arch == "densenet121" || arch == "unet" || arch == "unet_encoder",
@@ -233,21 +231,25 @@ json run_finetuning(const FinetuneRequest& request) {
   check(request.fraction > 0.0 && request.fraction <= 100.0,
         "finetune: --fraction {} is out of range (a percentage in (0, 100], e.g. 10)", request.fraction);
   check(request.repetition >= 0, "finetune: --repetition {} must be >= 0", request.repetition);
-  const json manifest = read_pretrain_manifest(request.pretrained);
-  std::string mode = request.mode.empty() ? (manifest.is_null() ? "random" : "initialized") : request.mode;
+  const WeightsSource weights_source =
+      find_weights_source(request.pretrained, request.init_weights, c.get<std::string>("pretrained_checkpoint"));
+  // The weights' manifest decides the model when it describes its encoder (else the config does).
+  const json manifest = weights_source.describes_encoder() ? weights_source.manifest : json();
+  std::string mode = request.mode.empty() ? (weights_source.empty() ? "random" : "initialized") : request.mode;
   check(mode == "initialized" || mode == "frozen" || mode == "random",
         "finetune: --mode {} is not one of initialized, frozen, random", mode);
-  check(mode == "random" || !manifest.is_null(),
-        "finetune: --mode {} needs a pretrained encoder (--pretrained RUN_DIR); --pretrained none runs the random "
-        "baseline", mode);
+  check(mode == "random" || !weights_source.empty(),
+        "finetune: --mode {} needs a pretrained encoder (--pretrained RUN_DIR or --init-weights FILE); --pretrained "
+        "none runs the random baseline", mode);
   const int64_t epochs = c.get<int64_t>("epochs_" + mode);
   check(epochs > 0, "finetune: epochs_{} is 0, so the {} mode would not train; set it above 0", mode, mode);
   const int64_t warmup = c.get<int64_t>("epochs_warmup");
   if (mode == "initialized")
     check(warmup < epochs, "finetune: epochs_warmup ({}) must be smaller than epochs_initialized ({})", warmup, epochs);
 
-  const json request_json = {{"mode", mode}, {"fraction", request.fraction}, {"repetition", request.repetition},
-                             {"pretrained", request.pretrained}};
+  json request_json = {{"mode", mode}, {"fraction", request.fraction}, {"repetition", request.repetition},
+                       {"pretrained", request.pretrained}};
+  if (!request.init_weights.empty()) request_json["init_weights"] = request.init_weights;
   make_dirs(out);
   const std::string last = out + "/checkpoints/last.pt";
   if (request.resume) {
@@ -257,11 +259,27 @@ json run_finetuning(const FinetuneRequest& request) {
     check(!fs::exists(last), "{} already holds a run ({}); pass --resume to continue it or choose another --out", out,
           last);
   }
-  write_file_atomic(out + "/config.json", c.raw().dump(2) + "\n");
-  write_file_atomic(out + "/request.json", request_json.dump(2) + "\n");
+  train::ProcessGroup* group = request.distributed.get();
+  const bool main_rank = !group || group->is_main();  // only rank 0 of a multi-process run writes files
+  if (main_rank) {
+    write_file_atomic(out + "/config.json", c.raw().dump(2) + "\n");
+    write_file_atomic(out + "/request.json", request_json.dump(2) + "\n");
+  }
 
-  // Data.
-  cache::Cache cache = open_or_prepare(c, out);
+  // Data, preprocessed as the weights were unless the config says otherwise (then the contract check reports it;
+  // with --strict-contract before anything is prepared).
+  const std::string contract_where = weights_source.label + " " + weights_source.file;
+  const json prepare = prepare_settings_for(c.raw().at("prepare"), weights_source.manifest);
+  if (request.strict_contract && weights_source.manifest.is_object() &&
+      !cache::is_cache_dir(c.get<std::string>("data_dir"))) {
+    json settings = prepare;
+    if (!settings.contains("size")) settings["size"] = c.get<int64_t>("data_dim");
+    const json validated =
+        config::validate(settings, cache::prepare_schema(), "the \"prepare\" object of the config").raw();
+    weights::enforce_contract(weights::compare_contract(weights_source.manifest, preprocessing_contract(validated)),
+                              true, contract_where);
+  }
+  cache::Cache cache = open_or_prepare(c, prepare, out, group);
   const int data_dims = cache.spatial_dims();
   int dims = data_dims;
   if (c.has("data_is_3D")) dims = c.get<bool>("data_is_3D") ? 3 : 2;
@@ -310,21 +328,57 @@ json run_finetuning(const FinetuneRequest& request) {
   const uint64_t run_seed = Rng::derive(c.get<uint64_t>("seed"), "finetune-repetition",
                                         static_cast<uint64_t>(request.repetition)).next_u64();
   torch::manual_seed(Rng::derive(run_seed, "finetune-init").next_u64());
+  const int64_t patch = c.get<int64_t>("patch_size");
+  json preprocessing = cache.index.contains("preprocessing") ? cache.index.at("preprocessing") : json();
+  const json run_contract =
+      weights::input_contract(dims, set.channels(), patch > 0 ? patch : set.side(), preprocessing);
+  std::vector<weights::ContractDifference> differences;
+  if (!weights_source.empty() && !weights_source.manifest.is_object() && main_rank)
+    log::warn("{} has no manifest: medssl cannot check that this run preprocesses its images as the weights were "
+              "trained (spacing, intensity window and normalisation, channels, patch size, axis order); see "
+              "docs/weights.md to write one", contract_where);
+  if (weights_source.manifest.is_object()) {
+    differences = weights::compare_contract(weights_source.manifest, run_contract);
+    if (main_rank || request.strict_contract)
+      weights::enforce_contract(differences, request.strict_contract, contract_where);
+  }
   FinetuneModel model = build_finetune_model(spec);
-  std::string encoder_file;
-  if (mode != "random") {
-    encoder_file = pretrained_encoder_file(request.pretrained, c.get<std::string>("pretrained_checkpoint"));
-    if (!request.resume) load_pretrained_encoder(model, encoder_file);
+  const std::string encoder_file = mode == "random" ? "" : weights_source.file;
+  json transfer_counts;
+  if (mode != "random" && !request.resume) {
+    weights::TransferOptions t;
+    t.maps = request.maps;
+    t.min_match = request.min_match;
+    t.entry = request.entry;
+    t.label = weights_source.label;
+    const weights::TransferReport report = load_pretrained_encoder(model, encoder_file, t);
+    transfer_counts = report.to_json().at("counts");
+    if (main_rank) {
+      log::info("{}", report.summary());
+      weights::write_transfer_json(report, out + "/transfer.json",
+                                   {{"contract_differences", weights::differences_json(differences)},
+                                    {"run_contract", run_contract}});
+    }
   }
 
   // Training.
-  const int64_t patch = c.get<int64_t>("patch_size");
   FinetuneBatches batches{&set, train_items, task == "segmentation", c.get<int64_t>("batch_size"), patch,
-                          c.get<bool>("augment"), c.get<int64_t>("steps_per_epoch")};
+                          c.get<bool>("augment"), c.get<int64_t>("steps_per_epoch"),
+                          c.get<double>("foreground_oversample")};
+  check(batches.foreground_oversample == 0 || (batches.segmentation && patch > 0),
+        "{}: foreground_oversample {} needs a segmentation run with patch_size > 0 (it chooses where patches are cut)",
+        c.source(), batches.foreground_oversample);
+  // Several processes: each builds its shard (batch_size is global) of every global batch (train/data_shard.h).
+  const auto shard = train::DataShard::of(group);
+  const int64_t batch_count = batches.steps_per_epoch > 0
+                                  ? batches.steps_per_epoch
+                                  : shard.batches(batches.batches(), static_cast<int64_t>(train_items.size()),
+                                                  batches.batch_size);
+  batches.batch_size = shard.local_batch(batches.batch_size, "batch_size", 1);
   const auto loader = train::loader_settings_from(c);
   train::ThreadedBatchSource source(
-      batches.batches(), [&](int64_t e, int64_t i, uint64_t s) { return batches.make(e, i, s); }, loader.workers,
-      loader.prefetch);
+      batch_count, shard.wrap([&](int64_t e, int64_t i, uint64_t s) { return batches.make(e, i, s); }),
+      loader.workers, loader.prefetch);
   EvaluationOptions eval_options;
   eval_options.patch_size = patch;
   eval_options.overlap = c.get<double>("sw_overlap");
@@ -338,13 +392,30 @@ json run_finetuning(const FinetuneRequest& request) {
   options.monitor = val_column;
   options.monitor_mode = "max";
   options.label = fmt::format("finetune {} {}% rep {}", mode, request.fraction, request.repetition);
+  options.distributed = request.distributed;
   if (mode == "frozen") options.frozen_prefixes = {model.encoder_prefix()};
   if (mode == "initialized" && warmup > 0) {
     options.frozen_prefixes = {model.encoder_prefix()};
     options.unfreeze_at_epoch = warmup;
   }
-  json preprocessing = cache.index.contains("preprocessing") ? cache.index.at("preprocessing") : json();
-  options.manifest = {{"kind", "finetune"}, {"model", spec.to_json()}, {"mode", mode}, {"preprocessing", preprocessing}};
+  // A pretrained encoder may learn more slowly than the new decoder, so that the first large steps on a few labelled
+  // cases do not wash out what pretraining taught it (random-init runs train every layer at lr).
+  const double encoder_lr_scale = c.get<double>("encoder_lr_scale");
+  if (mode == "initialized" && encoder_lr_scale != 1.0)
+    options.optimizer.groups.push_back({model.encoder_prefix() + ".", options.optimizer.lr * encoder_lr_scale});
+  FinetuneManifestInputs manifest_inputs;
+  manifest_inputs.spec = &spec;
+  manifest_inputs.encoder_prefix = model.encoder_prefix();
+  manifest_inputs.mode = mode;
+  manifest_inputs.patch_side = patch > 0 ? patch : set.side();
+  manifest_inputs.preprocessing = preprocessing;
+  manifest_inputs.cache = &cache;
+  manifest_inputs.cases_used = static_cast<int64_t>(split.train.size());
+  manifest_inputs.seed = run_seed;
+  manifest_inputs.source = &weights_source;
+  manifest_inputs.config = c.raw();
+  json run_manifest = finetune_manifest(manifest_inputs);
+  options.manifest = run_manifest;
   options.config_json = c.raw().dump();
 
   const std::string loss_name = c.get<std::string>("loss");
@@ -363,6 +434,7 @@ json run_finetuning(const FinetuneRequest& request) {
   if (request.on_epoch_start)
     trainer.on_epoch_start = [&](int64_t epoch, train::Trainer&) { request.on_epoch_start(epoch, model); };
   train::FitResult result = request.resume ? trainer.resume(last) : trainer.fit();
+  if (!main_rank) return json{{"rank", group->rank()}, {"epochs_completed", result.epochs_completed}};
 
   // Test: the final model (reported first, as the reference does), then the best-validation checkpoint.
   eval_options.hd95 = task == "segmentation" && c.get<bool>("hd95");
@@ -383,7 +455,12 @@ json run_finetuning(const FinetuneRequest& request) {
   description.extra = {{"mode", mode}, {"fraction", request.fraction}, {"repetition", request.repetition},
                        {"pretrained", request.pretrained}, {"pretrained_encoder", encoder_file},
                        {"data_dir", c.get<std::string>("data_dir")}, {"cache", cache.dir}};
-  save_model(model, description, out);
+  run_manifest["final_metrics"] = {{"metric", metric},
+                                   {"test_final", final_test.at("summary")},
+                                   {"validation_metric", val_column},
+                                   {"best_val_epoch", result.best_epoch},
+                                   {"best_val_metric", json_number(result.best_metric)}};
+  save_model(model, description, out, run_manifest);
 
   json best_test;
   const std::string best = trainer.best_checkpoint_path();
@@ -407,6 +484,9 @@ json run_finetuning(const FinetuneRequest& request) {
       {"repetition", request.repetition},
       {"pretrained", request.pretrained},
       {"pretrained_encoder", encoder_file},
+      {"init_weights", request.init_weights.empty() ? json() : json(request.init_weights)},
+      {"transfer", transfer_counts},
+      {"contract_differences", weights::differences_json(differences)},
       {"n_train", split.train.size()},
       {"n_train_images", train_items.size()},
       {"n_val", split.val.size()},
@@ -418,6 +498,7 @@ json run_finetuning(const FinetuneRequest& request) {
       {"epochs", epochs},
       {"epochs_warmup", mode == "initialized" ? warmup : 0},
       {"epochs_completed", result.epochs_completed},
+      {"processes", group ? group->world_size() : 1},
       {"validation_metric", val_column},
       {"test_final", final_test},
       {"test_score_final", final_test.at("summary").at(metric)},

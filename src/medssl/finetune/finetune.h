@@ -11,14 +11,25 @@
 //   score).
 //
 // Files in OUT: config.json, request.json (mode / fraction / repetition / pretrained), metrics.csv / metrics.jsonl,
-// checkpoints/{last,best}.pt, model.pt (final weights, state dict) + model.json (how to rebuild it for
-// `medssl evaluate`), finetune.json (the summary).
+// checkpoints/{last,best}.pt, model.pt (final weights, state dict, manifest embedded) + model.manifest.json +
+// model.json (how to rebuild it for `medssl evaluate`), transfer.json (what the initial weights filled: matched /
+// adapted / skipped / missing tensors, and the preprocessing-contract differences), finetune.json (the summary).
+//
+// Initial weights: --pretrained RUN or --init-weights FILE (finetune/weights_source.h), transferred with
+// weights/transfer.h; their manifest decides the model's encoder and, for the `prepare` keys the config leaves out,
+// the preprocessing; differences from it are listed (an error with strict_contract).
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "medssl/config/config.h"
 #include "medssl/finetune/finetune_model.h"
+
+namespace medssl::train {
+class ProcessGroup;
+}
 
 namespace medssl::finetune {
 
@@ -27,11 +38,20 @@ struct FinetuneRequest {
   std::string pretrained = "none";  ///< a `medssl pretrain` run folder, or "none"
   double fraction = 100.0;          ///< percent of the training pool, (0, 100]
   int repetition = 0;
-  std::string mode;                 ///< initialized | frozen | random; "" = initialized with a pretrained run, else random
+  std::string mode;                 ///< initialized | frozen | random; "" = initialized with pretrained weights, else random
+  /// Initial weights from any weights file instead of a pretrain run (--init-weights; weights/transfer.h).
+  std::string init_weights;
+  std::vector<std::string> maps;    ///< --map OLD=NEW name maps of the transfer
+  double min_match = 1.0;           ///< --min-match: fraction of the encoder's tensors that must be loaded
+  std::string entry;                ///< --entry: the nested state dict of a torch.save file
+  bool strict_contract = false;     ///< --strict-contract: a preprocessing difference from the weights is an error
   std::string out_dir;
   bool resume = false;
   /// Observer called at each epoch start (0-based epoch) after the freeze state is applied (tests, progress).
   std::function<void(int64_t epoch, const FinetuneModel& model)> on_epoch_start;
+  /// A multi-process run (train/distributed.h; null = one process): every rank calls run_finetuning and trains on
+  /// its shard of every global batch of batch_size samples; rank 0 alone validates, tests and writes the files.
+  std::shared_ptr<train::ProcessGroup> distributed;
 };
 
 /// Runs the finetuning; returns the summary written to OUT/finetune.json.

@@ -12,8 +12,6 @@
 #include "medssl/models/unet.h"
 #include "medssl/models/unet_encoder.h"
 #include "medssl/models/unetr.h"
-#include "medssl/weights/init_weights.h"
-#include "medssl/weights/weights_file.h"
 
 namespace medssl::finetune {
 
@@ -93,34 +91,6 @@ std::shared_ptr<torch::nn::Module> build_unetr(const FinetuneModelSpec& spec) {
   }
 }
 
-// The MONAI tutorial's transfer: copy the file's "encoder.*" tensors whose names exist in UNETR's ViT.
-void load_vit_into_unetr(const FinetuneModel& model, const std::string& encoder_file) {
-  // A name both have with another shape means another ViT configuration: an error listing every such name (the
-  // tutorial's load_state_dict would fail the same way), before anything is copied.
-  const auto file = weights::strip_prefix(weights::read_weights_file(encoder_file).tensors, "encoder.");
-  std::string mismatched;
-  for (const auto& [name, target] : weights::state_dict(model.encoder())) {
-    auto it = file.find(name);
-    if (it != file.end() && it->second.sizes() != target.sizes())
-      mismatched += fmt::format("\n  {}: file [{}] vs model [{}]", name, fmt::join(it->second.sizes(), ", "),
-                                fmt::join(target.sizes(), ", "));
-  }
-  check(mismatched.empty(), "the pretrained encoder {} does not fit UNETR's ViT (encoder options {}); shape "
-        "mismatches:{}", encoder_file, model.spec.encoder_options.dump(), mismatched);
-  weights::LoadReport report;
-  try {
-    report = weights::init_weights(model.encoder(), encoder_file,
-                                   weights::InitWeightsOptions().source_prefix("encoder.").allow_partial(true));
-  } catch (const Error& e) {
-    fail("the pretrained encoder {} does not fit UNETR's ViT (encoder options {}): {}", encoder_file,
-         model.spec.encoder_options.dump(), e.what());
-  }
-  std::string skipped;
-  for (const auto& k : report.unexpected) skipped += (skipped.empty() ? "" : ", ") + k;
-  log::info("UNETR from {}: copied {} ViT tensors ({} of the ViT's left as initialised); skipped {}: {}", encoder_file,
-            report.loaded.size(), report.missing.size(), report.unexpected.size(), skipped.empty() ? "none" : skipped);
-}
-
 }  // namespace
 
 FinetuneModel build_finetune_model(const FinetuneModelSpec& spec) {
@@ -179,15 +149,22 @@ torch::nn::Module& FinetuneModel::encoder() const {
   fail("finetuned model {} has no {} submodule", spec.architecture, prefix);
 }
 
-void load_pretrained_encoder(const FinetuneModel& model, const std::string& encoder_file) {
-  if (model.spec.architecture == "unetr") {
-    load_vit_into_unetr(model, encoder_file);
-    return;
-  }
+weights::TransferReport load_pretrained_encoder(const FinetuneModel& model, const std::string& weights_file,
+                                                weights::TransferOptions options) {
+  options.pretrained_prefix = model.encoder_prefix() + ".";
+  options.in_channels = model.spec.in_channels;
   try {
-    weights::init_weights(model.encoder(), encoder_file, weights::InitWeightsOptions().source_prefix("encoder."));
+    weights::TransferReport report = weights::transfer_weights(*model.module, weights_file, options);
+    if (model.spec.architecture == "unetr") {  // the MONAI tutorial's transfer, in its terms
+      std::vector<std::string> skipped;
+      for (const auto& k : report.skipped) skipped.push_back(k.source);
+      log::info("UNETR from {}: copied {} ViT tensors ({} of the ViT's left as initialised); skipped {}: {}",
+                weights_file, report.pretrained_loaded, report.pretrained_tensors - report.pretrained_loaded,
+                skipped.size(), skipped.empty() ? "none" : fmt::format("{}", fmt::join(skipped, ", ")));
+    }
+    return report;
   } catch (const Error& e) {
-    fail("the pretrained encoder {} does not fit the finetuning model ({} with encoder options {}): {}", encoder_file,
+    fail("the weights {} do not fit the finetuning model ({} with encoder options {}): {}", weights_file,
          model.spec.architecture, model.spec.encoder_options.dump(), e.what());
   }
 }

@@ -12,14 +12,15 @@
 //                   "unetr": MONAI's UNETR (models/unetr.h), encoder_options = img_size, feature_size, hidden_size,
 //                   mlp_dim, num_heads, qkv_bias. Both 2D or 3D.
 // The UNet/classifier encoders' parameters are named "encoder.*", exactly as the pretext tasks save them, so
-// load_pretrained_encoder loads RUN_DIR/encoder*.pt strictly into that part (decoder / classifier stay random).
-// The transformers keep MONAI's names: the pretrained part is "swinViT" (loaded strictly from the file's
-// "encoder.*" Swin keys) or "vit" (the MONAI tutorial's transfer: only the file's "encoder.*" names that exist in
-// UNETR's ViT, e.g. ViTAutoEnc's patch_embedding/blocks/norm; the rest is listed as skipped).
+// load_pretrained_encoder fills that part from RUN_DIR/encoder*.pt (decoder / classifier stay random).
+// The transformers keep MONAI's names: the pretrained part is "swinViT" (from the file's "encoder.*" Swin keys, or
+// MONAI's own names) or "vit" (the MONAI tutorial's transfer: ViTAutoEnc's patch_embedding/blocks/norm fill UNETR's
+// ViT; its conv3d_transpose decoder is listed as skipped).
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "medssl/core/torch_pch.h"
+#include "medssl/weights/transfer.h"
 
 namespace medssl::finetune {
 
@@ -64,10 +65,12 @@ struct FinetuneModel {
 
 FinetuneModel build_finetune_model(const FinetuneModelSpec& spec);
 
-/// Loads a pretrain run's encoder file (keys "encoder.*") into model.encoder(), strictly: any missing, unexpected or
-/// mis-shaped tensor is a medssl::Error naming the file, the keys and shapes, and the encoder options in use.
-/// UNETR: only the names its ViT has are copied (the others are logged as skipped); an error if none matches or a
-/// matching name has another shape.
-void load_pretrained_encoder(const FinetuneModel& model, const std::string& encoder_file);
+/// Transfers a weights file (a pretrain run's encoder file, or any --init-weights file) into `model` through the
+/// weights transfer (weights/transfer.h): the encoder part (encoder_prefix()) must be filled completely, or to
+/// options.min_match; the decoder / classifier are loaded where they fit and keep their initialisation otherwise.
+/// Errors name the file, the tensors and shapes, and the finetuning model's architecture and encoder options.
+/// options.pretrained_prefix and in_channels are set here from the model.
+weights::TransferReport load_pretrained_encoder(const FinetuneModel& model, const std::string& weights_file,
+                                                weights::TransferOptions options = {});
 
 }  // namespace medssl::finetune

@@ -27,6 +27,9 @@ const config::Schema& finetune_schema() {
     s.range("epochs_frozen", 0, std::nullopt);
     s.key("epochs_random", Type::integer, 5, "epochs of the 'random' mode (random initialisation, the baseline)");
     s.range("epochs_random", 0, std::nullopt);
+    s.key("encoder_lr_scale", Type::number, 1.0,
+          "initialized mode: the pretrained encoder's learning rate as a multiple of lr (the decoder/head uses lr)");
+    s.range("encoder_lr_scale", 0.0, 100.0);
     s.key("epochs_warmup", Type::integer, 2, "initialized mode: epochs with the encoder frozen before it is unfrozen");
     s.range("epochs_warmup", 0, std::nullopt);
     s.key("exp_splits", Type::number_list, json::array({100, 10, 1}), "label fractions in percent (the study runs each)");
@@ -71,6 +74,9 @@ const config::Schema& finetune_schema() {
     // Batches, evaluation.
     s.key("patch_size", Type::integer, 0, "segmentation training crop side (0 = whole image); inference slides a window of this size");
     s.range("patch_size", 0, 4096);
+    s.key("foreground_oversample", Type::number, 0.0,
+          "segmentation with patch_size: share of every batch cropped around a foreground voxel (nnU-Net's 0.33)");
+    s.range("foreground_oversample", 0.0, 1.0);
     s.key("augment", Type::boolean, false, "random flips of training images (and their labels) along every spatial axis");
     s.key("sw_overlap", Type::number, 0.25, "sliding-window overlap at inference").range("sw_overlap", 0.0, 0.95);
     s.key("hd95", Type::boolean, true, "also report the 95 % Hausdorff distance per case (segmentation test metrics)");

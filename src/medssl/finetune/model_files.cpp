@@ -7,7 +7,7 @@
 #include "medssl/core/error.h"
 #include "medssl/weights/init_weights.h"
 #include "medssl/weights/state_dict_io.h"
-#include "medssl/weights/torch_save_format.h"
+#include "medssl/weights/manifest.h"
 
 namespace medssl::finetune {
 
@@ -42,10 +42,11 @@ ModelDescription ModelDescription::from_json(const json& j, const std::string& s
   return d;
 }
 
-void save_model(const FinetuneModel& model, const ModelDescription& description, const std::string& dir) {
+void save_model(const FinetuneModel& model, const ModelDescription& description, const std::string& dir,
+                const json& manifest) {
   make_dirs(dir);
-  // write_torch_save: the torch.save format that both Python (weights_only) and read_torch_save read back.
-  weights::write_torch_save(weights::state_dict(*model.module), dir + "/model.pt");
+  // The torch.save format that both Python (weights_only) and read_torch_save read back, with the manifest.
+  weights::save_weights(weights::state_dict(*model.module), dir + "/model.pt", manifest);
   write_file_atomic(dir + "/model.json", description.to_json().dump(2) + "\n");
 }
 

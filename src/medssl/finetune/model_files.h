@@ -24,8 +24,10 @@ struct ModelDescription {
   static ModelDescription from_json(const nlohmann::json& j, const std::string& source);
 };
 
-/// Writes DIR/model.pt and DIR/model.json.
-void save_model(const FinetuneModel& model, const ModelDescription& description, const std::string& dir);
+/// Writes DIR/model.pt (with `manifest` embedded, and as DIR/model.manifest.json; weights/manifest.h) and
+/// DIR/model.json.
+void save_model(const FinetuneModel& model, const ModelDescription& description, const std::string& dir,
+                const nlohmann::json& manifest);
 
 struct LoadedModel {
   FinetuneModel model;

@@ -16,6 +16,7 @@
 #include "medssl/data/transforms/resize.h"
 #include "medssl/finetune/inference.h"
 #include "medssl/finetune/model_files.h"
+#include "medssl/finetune/predict_contract.h"
 #include "medssl/metrics/kappa.h"
 
 namespace medssl::finetune {
@@ -68,6 +69,7 @@ json histogram_json(const torch::Tensor& counts) {
 struct Predictor {
   LoadedModel loaded;
   InferenceOptions inference;
+  const PredictContract* contract = nullptr;
 
   const ModelDescription& d() const { return loaded.description; }
   const json& settings() const { return d().preprocessing; }
@@ -85,6 +87,7 @@ struct Predictor {
     Volume original = cache::load_channels(c.files, c.id);
     check_channels(original.channels(), c);
     check(torch::isfinite(original.data).all().item<bool>(), "predict: {} holds NaN or inf values", c.files.front());
+    if (contract) contract->check_volume(c.id, original.spacing);
     Volume prepared = cache::preprocess_volume(original, settings());
     torch::Tensor image = cache::as_stored(prepared.data, settings());
     torch::Tensor scores = volume_probabilities(loaded.model, image, d().slice_axis, inference);
@@ -131,6 +134,7 @@ struct Predictor {
       check(d().spec.spatial_dims == 3, "predict: {} is a volume but the classifier takes 2D pictures", c.files.front());
       Volume volume = cache::load_channels(c.files, c.id);
       check_channels(volume.channels(), c);
+      if (contract) contract->check_volume(c.id, volume.spacing);
       image = cache::preprocess_volume(volume, settings()).data;
     }
     image = cache::as_stored(image, settings()).unsqueeze(0).to(model_device(*loaded.model.module));
@@ -200,6 +204,8 @@ json run_prediction(const PredictRequest& request) {
   const auto& d = p.loaded.description;
   check(!d.preprocessing.is_null(), "predict: {}/model.json records no preprocessing settings; predict needs them to "
         "prepare new images like the training data", request.model_dir);
+  const PredictContract contract(request.model_dir, d, request.strict_contract);
+  p.contract = &contract;
   p.inference.patch_size = d.patch_size;
   p.inference.overlap = request.overlap >= 0 ? request.overlap : d.sw_overlap;
   check(p.inference.overlap < 1.0, "predict: --overlap must be in [0, 1), got {}", p.inference.overlap);

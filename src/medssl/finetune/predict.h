@@ -30,6 +30,7 @@ struct PredictRequest {
   int64_t batch_size = 4;          ///< windows / slices per forward pass
   std::string device = "cpu";
   bool overwrite = false;
+  bool strict_contract = false;    ///< a difference from the model's preprocessing contract is an error (predict_contract.h)
 };
 
 /// One input case: its id and its files (channels in order).

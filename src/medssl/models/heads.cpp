@@ -1,7 +1,9 @@
 #include "medssl/models/heads.h"
 
 #include "medssl/core/error.h"
+#include "medssl/models/fast_layers.h"
 #include "medssl/models/layers.h"
+#include "medssl/tensor/fused_dropout.h"
 
 namespace medssl::models {
 namespace nn = torch::nn;
@@ -34,8 +36,8 @@ BigFullyImpl::BigFullyImpl(BigFullyOptions options) : options_(options) {
 
 torch::Tensor BigFullyImpl::forward(const torch::Tensor& x) {
   check_input(x, options_.in_features(), "big_fully");
-  auto h = torch::dropout(bn1_->forward(torch::relu(fc1_->forward(x))), options_.dropout(), is_training());
-  return torch::dropout(bn2_->forward(torch::relu(fc2_->forward(h))), options_.dropout(), is_training());
+  auto h = medssl::dropout(bn1_->forward(torch::relu(linear_forward(fc1_, x))), options_.dropout(), is_training());
+  return medssl::dropout(bn2_->forward(torch::relu(linear_forward(fc2_, h))), options_.dropout(), is_training());
 }
 
 LinearClassifierImpl::LinearClassifierImpl(LinearClassifierOptions options) : options_(options) {
@@ -47,7 +49,7 @@ LinearClassifierImpl::LinearClassifierImpl(LinearClassifierOptions options) : op
 
 torch::Tensor LinearClassifierImpl::forward(const torch::Tensor& x) {
   check_input(x, options_.in_features(), "linear_classifier");
-  return fc_->forward(x);
+  return linear_forward(fc_, x);
 }
 
 ProjectionMLPImpl::ProjectionMLPImpl(ProjectionMLPOptions options) : options_(options) {
@@ -71,7 +73,7 @@ ProjectionMLPImpl::ProjectionMLPImpl(ProjectionMLPOptions options) : options_(op
 
 torch::Tensor ProjectionMLPImpl::forward(const torch::Tensor& x) {
   check_input(x, options_.in_features(), "projection_mlp");
-  return layers_->forward(x);
+  return sequential_forward(layers_, x);
 }
 
 PredictionMLPImpl::PredictionMLPImpl(PredictionMLPOptions options) : options_(options) {
@@ -85,7 +87,7 @@ PredictionMLPImpl::PredictionMLPImpl(PredictionMLPOptions options) : options_(op
 
 torch::Tensor PredictionMLPImpl::forward(const torch::Tensor& x) {
   check_input(x, options_.in_features(), "prediction_mlp");
-  return layers_->forward(x);
+  return sequential_forward(layers_, x);
 }
 
 }  // namespace medssl::models

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "medssl/core/error.h"
+#include "medssl/models/sync_batch_norm.h"
 
 namespace medssl::models {
 namespace nn = torch::nn;
@@ -41,8 +42,9 @@ nn::AnyModule make_conv_transpose(int dims, int64_t in_channels, int64_t out_cha
 nn::AnyModule make_batch_norm(int dims, int64_t features, double eps, double momentum, bool affine) {
   check_spatial_dims(dims, "batch norm layer");
   if (dims == 2)
-    return nn::AnyModule(nn::BatchNorm2d(nn::BatchNorm2dOptions(features).eps(eps).momentum(momentum).affine(affine)));
-  return nn::AnyModule(nn::BatchNorm3d(nn::BatchNorm3dOptions(features).eps(eps).momentum(momentum).affine(affine)));
+    return nn::AnyModule(SyncBatchNorm2d(nn::BatchNorm2dOptions(features).eps(eps).momentum(momentum).affine(affine)));
+  // A plain BatchNorm3d unless a data-parallel run with sync_bn installs a cross-process sum (sync_batch_norm.h).
+  return nn::AnyModule(SyncBatchNorm3d(nn::BatchNorm3dOptions(features).eps(eps).momentum(momentum).affine(affine)));
 }
 
 nn::AnyModule make_instance_norm(int dims, int64_t features, bool affine, double eps) {
@@ -72,6 +74,12 @@ torch::Tensor global_pool(const torch::Tensor& x, const std::string& mode) {
 }
 
 torch::Tensor upsample_nearest(const torch::Tensor& x, int64_t factor) {
+  // For an integer factor, nearest upsampling to size * factor copies source voxel floor(i / factor): the same
+  // result (and gradient) as repeating every voxel, in one kernel instead of one copy per axis.
+  std::vector<int64_t> size;
+  for (int64_t axis = 2; axis < x.dim(); ++axis) size.push_back(x.size(axis) * factor);
+  if (x.dim() == 5) return at::upsample_nearest3d(x, size);
+  if (x.dim() == 4) return at::upsample_nearest2d(x, size);
   auto out = x;
   for (int64_t axis = 2; axis < x.dim(); ++axis) out = out.repeat_interleave(factor, axis);
   return out;

@@ -28,7 +28,8 @@ torch::nn::AnyModule make_conv(int dims, int64_t in_channels, int64_t out_channe
 /// ConvTranspose{2,3}d with cubic kernel and stride (no padding).
 torch::nn::AnyModule make_conv_transpose(int dims, int64_t in_channels, int64_t out_channels, int64_t kernel,
                                          int64_t stride, bool bias = true);
-/// BatchNorm{2,3}d. `momentum` is PyTorch's (= 1 - Keras momentum).
+/// BatchNorm{2,3}d (as SyncBatchNorm{2,3}d, which is exactly a BatchNorm unless a data-parallel run synchronises
+/// batch statistics: sync_batch_norm.h). `momentum` is PyTorch's (= 1 - Keras momentum).
 torch::nn::AnyModule make_batch_norm(int dims, int64_t features, double eps = 1e-5, double momentum = 0.1,
                                      bool affine = true);
 /// InstanceNorm{2,3}d (no running statistics).

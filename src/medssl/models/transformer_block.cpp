@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "medssl/core/error.h"
+#include "medssl/models/fast_layers.h"
+#include "medssl/tensor/onednn_gemm.h"
 
 namespace medssl::models {
 
@@ -33,8 +35,8 @@ MLPBlockImpl::MLPBlockImpl(int64_t hidden_size, int64_t mlp_dim, double dropout)
 
 torch::Tensor MLPBlockImpl::forward(const torch::Tensor& x) {
   // torch::gelu's default approximation is "none", i.e. the exact erf form that nn.GELU() uses.
-  auto h = drop1_(torch::gelu(linear1_(x)));
-  return drop2_(linear2_(h));
+  auto h = drop1_(torch::gelu(linear_forward(linear1_, x)));
+  return drop2_(linear_forward(linear2_, h));
 }
 
 // -------------------------------------------------------------------------------------------------------- SABlock
@@ -54,13 +56,14 @@ torch::Tensor SABlockImpl::forward(const torch::Tensor& x) {
   check(x.dim() == 3, "SABlock: expected tokens of shape (B, N, hidden), got {} dims", x.dim());
   const int64_t batch = x.size(0), tokens = x.size(1), hidden = x.size(2);
   // "b h (qkv l d) -> qkv b l h d": features split as (3, heads, head_dim); result (3, B, heads, N, head_dim).
-  auto qkv = qkv_(x).view({batch, tokens, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+  auto qkv = linear_forward(qkv_, x).view({batch, tokens, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
   auto q = qkv[0], k = qkv[1], v = qkv[2];
-  auto attention = (torch::matmul(q, k.transpose(-2, -1)) * scale_).softmax(-1);
+  // medssl::matmul reads q, k, v as strided views of qkv (no copies) and multiplies by k^T without forming it.
+  auto attention = (medssl::matmul(q, k, false, true) * scale_).softmax(-1);
   attention = drop_weights_(attention);
   // (B, heads, N, head_dim) -> "b l h d -> b h (l d)": (B, N, heads * head_dim).
-  auto out = torch::matmul(attention, v).permute({0, 2, 1, 3}).reshape({batch, tokens, hidden});
-  return drop_output_(out_proj_(out));
+  auto out = medssl::matmul(attention, v).permute({0, 2, 1, 3}).reshape({batch, tokens, hidden});
+  return drop_output_(linear_forward(out_proj_, out));
 }
 
 // ----------------------------------------------------------------------------------------------- TransformerBlock

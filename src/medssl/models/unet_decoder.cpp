@@ -1,6 +1,7 @@
 #include "medssl/models/unet_decoder.h"
 
 #include "medssl/core/error.h"
+#include "medssl/models/fast_layers.h"
 #include "medssl/models/layers.h"
 
 namespace medssl::models {
@@ -68,7 +69,7 @@ torch::Tensor UNetDecoderImpl::forward(const UNetFeatures& features) {
         options_.spatial_dims(), shape_string(x));
   for (size_t level = 0; level < levels; ++level) {
     const auto& skip = features.skips[level];
-    auto up = fit_spatial(upconvs_[level].forward(x), skip.sizes().slice(2).vec());
+    auto up = fit_spatial(conv_transpose_forward(upconvs_[level], x), skip.sizes().slice(2).vec());
     x = blocks_[level]->forward(torch::cat({up, skip}, 1));
   }
   return head_.forward(x);

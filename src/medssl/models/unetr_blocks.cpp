@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "medssl/core/error.h"
+#include "medssl/models/fast_layers.h"
 #include "medssl/models/layers.h"
 
 namespace medssl::models {
@@ -44,6 +45,7 @@ ConvLayerImpl::ConvLayerImpl(ConvLayerOptions o) {
   check(o.in_channels() > 0 && o.out_channels() > 0 && o.kernel() > 0 && o.stride() > 0,
         "UNETR conv layer: channels ({} -> {}), kernel {} and stride {} must be positive", o.in_channels(),
         o.out_channels(), o.kernel(), o.stride());
+  conv_transpose_ = o.transposed();
   if (o.transposed()) {
     check(o.kernel() == o.stride(), "UNETR transposed conv layer: kernel ({}) must equal stride ({})", o.kernel(),
           o.stride());
@@ -57,7 +59,9 @@ ConvLayerImpl::ConvLayerImpl(ConvLayerOptions o) {
   register_module("conv", conv_.ptr());
 }
 
-torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) { return conv_.forward(x); }
+torch::Tensor ConvLayerImpl::forward(const torch::Tensor& x) {
+  return conv_transpose_ ? conv_transpose_forward(conv_, x) : conv_.forward(x);
+}
 
 // --------------------------------------------------------------------------------------------------- UnetResBlock
 

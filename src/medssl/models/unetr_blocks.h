@@ -45,6 +45,7 @@ class ConvLayerImpl : public torch::nn::Module {
 
  private:
   torch::nn::AnyModule conv_;
+  bool conv_transpose_ = false;
 };
 TORCH_MODULE(ConvLayer);
 

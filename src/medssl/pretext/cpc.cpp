@@ -6,9 +6,11 @@
 #include "medssl/data/transforms/random_flip.h"
 #include "medssl/losses/cpc_binary.h"
 #include "medssl/losses/info_nce.h"
+#include "medssl/models/fast_layers.h"
 #include "medssl/models/layers.h"
 #include "medssl/pretext/classification_head.h"
 #include "medssl/pretext/task_factories.h"
+#include "medssl/tensor/onednn_gemm.h"
 
 namespace medssl::pretext {
 
@@ -78,7 +80,7 @@ CpcModelImpl::CpcModelImpl(const TaskSpec& spec, const CpcOptions& options, int6
 }
 
 torch::Tensor CpcModelImpl::encode(const torch::Tensor& patches) {
-  return projection_->forward(encode_flat(*encoder, patches));
+  return models::linear_forward(projection_, encode_flat(*encoder, patches));
 }
 
 CpcModelImpl::Output CpcModelImpl::forward(const torch::Tensor& context, const torch::Tensor& target) {
@@ -95,7 +97,8 @@ CpcModelImpl::Output CpcModelImpl::forward(const torch::Tensor& context, const t
   const torch::Tensor summary = std::get<1>(gru_->forward(context_codes)).select(0, -1);  // final hidden state (S, 256)
   std::vector<torch::Tensor> predictions;
   for (const auto& predictor : *predictors_)
-    predictions.push_back(predictor->as<torch::nn::Linear>()->forward(summary));
+    predictions.push_back(medssl::linear(summary, predictor->as<torch::nn::Linear>()->weight,
+                                         predictor->as<torch::nn::Linear>()->bias));
   out.predictions = torch::stack(predictions, 1);
   return out;
 }

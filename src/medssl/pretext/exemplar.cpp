@@ -2,6 +2,7 @@
 
 #include "medssl/core/error.h"
 #include "medssl/losses/triplet.h"
+#include "medssl/models/fast_layers.h"
 #include "medssl/models/layers.h"
 #include "medssl/pretext/classification_head.h"
 #include "medssl/pretext/exemplar_augment.h"
@@ -90,7 +91,7 @@ torch::Tensor ExemplarModelImpl::forward(const torch::Tensor& triplets) {
   // One encoder pass over all 3B images (the TimeDistributed fold of the reference's shared encoder).
   const torch::Tensor features = encode_flat(*encoder, triplets.flatten(0, 1)).view({batch, 3, -1});
   if (!separate_heads_)
-    return torch::nn::functional::normalize(heads_.front()->forward(features),
+    return torch::nn::functional::normalize(models::linear_forward(heads_.front(), features),
                                             torch::nn::functional::NormalizeFuncOptions().p(2).dim(-1));
   std::vector<torch::Tensor> codes;
   for (int64_t slot = 0; slot < 3; ++slot)
@@ -147,7 +148,11 @@ train::StepOutput ExemplarTask::step(PretextModelImpl& model, const train::Batch
       options_.faithful ? losses::TripletDistance::mean_squared : losses::TripletDistance::squared_euclidean;
   const auto result =
       losses::triplet_loss(codes.select(1, 0), codes.select(1, 1), codes.select(1, 2), options_.margin, distance);
-  return train::StepOutput{result.loss, {{"triplet_acc", result.accuracy}}};
+  // The mean distances show a collapse (both near 0: every code the same, loss = margin) that the loss alone hides.
+  return train::StepOutput{result.loss,
+                           {{"triplet_acc", result.accuracy},
+                            {"pos_dist", result.positive_distance.mean().item<double>()},
+                            {"neg_dist", result.negative_distance.mean().item<double>()}}};
 }
 
 std::unique_ptr<PretextTask> make_exemplar_task(const TaskSpec& spec) {

@@ -15,7 +15,9 @@
 //   default   encoder -> flatten -> ONE shared Dense(code_size) ("projection") -> L2 normalisation, d = squared
 //             Euclidean distance, margin 0.5. Why: see docs/pretext-tasks.md (separate heads measure the three slots
 //             in different spaces; sigmoid + mean distance + margin 1 keeps the hinge always active).
-// Metric "triplet_acc": fraction of triplets with d(anchor, positive) < d(anchor, negative). Monitor val_loss (min).
+// Metrics "triplet_acc": fraction of triplets with d(anchor, positive) < d(anchor, negative); "pos_dist", "neg_dist":
+// the mean d(anchor, positive), d(anchor, negative) (both near 0 = the codes collapsed onto one point, where the loss
+// is the margin and has no gradient). Monitor val_loss (min).
 // Params: code_size (1024), sample_neg_examples_from ("dataset" | "batch"), margin / alpha (1.0 faithful, 0.5 default).
 #include <cstdint>
 #include <memory>

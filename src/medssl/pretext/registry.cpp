@@ -15,12 +15,14 @@ const std::map<std::string, TaskFactory>& factories() {
   static const std::map<std::string, TaskFactory> table = {
       // PRETEXT-TASK-TABLE (keep one entry per line, sorted)
       {"cpc", &make_cpc_task},
+      {"dino", &make_dino_task},
       {"exemplar", &make_exemplar_task},
       {"jigsaw", &make_jigsaw_task},
       {"rotation", &make_rotation_task},
       {"rpl", &make_rpl_task},
       {"simclr", &make_simclr_task},
       {"simsiam", &make_simsiam_task},
+      {"vit_masked", &make_vit_masked_task},
   };
   return table;
 }

@@ -77,6 +77,9 @@ class PretextTask {
   virtual int64_t min_training_images() const { return 1; }
   /// Whether biases and 1-D (norm) parameters are excluded from weight decay (the contrastive methods' rule).
   virtual bool no_weight_decay_for_bias_and_norm() const { return false; }
+  /// Called after every optimiser step of training, with the steps done so far (1 after the first) and the run's
+  /// total (DINO's EMA teacher and centre updates). Default: nothing.
+  virtual void after_optimizer_step(PretextModelImpl& /*model*/, int64_t /*steps_done*/, int64_t /*total_steps*/) const {}
 };
 
 /// Builds the task registered as `name`; throws medssl::Error listing the known names.

@@ -13,5 +13,7 @@ std::unique_ptr<PretextTask> make_exemplar_task(const TaskSpec& spec);
 std::unique_ptr<PretextTask> make_cpc_task(const TaskSpec& spec);
 std::unique_ptr<PretextTask> make_simsiam_task(const TaskSpec& spec);
 std::unique_ptr<PretextTask> make_simclr_task(const TaskSpec& spec);
+std::unique_ptr<PretextTask> make_dino_task(const TaskSpec& spec);
+std::unique_ptr<PretextTask> make_vit_masked_task(const TaskSpec& spec);
 
 }  // namespace medssl::pretext

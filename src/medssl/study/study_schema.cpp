@@ -69,12 +69,20 @@ std::vector<MethodSpec> study_methods(const config::Config& study) {
                                                       : " (did you mean \"" + config::closest_match(k, known) + "\"?)");
         (void)v;
       }
-      check(e.contains("algorithm") && e["algorithm"].is_string(), "{}: methods[{}] needs \"algorithm\"", where, i);
+      check(e.contains("algorithm") && e["algorithm"].is_string(), "{}: methods[{}] needs \"algorithm\" (a string)",
+            where, i);
       m.algorithm = e["algorithm"].get<std::string>();
-      m.name = e.value("name", m.algorithm);
+      // json::value() throws nlohmann's type_error for a field of another type: check it here and name the field.
+      auto string_field = [&](const char* field, const std::string& fallback) {
+        if (!e.contains(field)) return fallback;
+        check(e[field].is_string(), "{}: methods[{}]: \"{}\" must be a string, found {}", where, i, field,
+              e[field].type_name());
+        return e[field].get<std::string>();
+      };
+      m.name = string_field("name", m.algorithm);
       m.overrides = e.value("overrides", json::object());
       m.finetune_overrides = e.value("finetune_overrides", json::object());
-      m.pretrained = e.value("pretrained", std::string());
+      m.pretrained = string_field("pretrained", "");
       if (e.contains("config")) m.config = e["config"];
       check(m.overrides.is_object() && m.finetune_overrides.is_object(),
             "{}: methods[{}] (\"{}\"): overrides must be objects", where, i, m.name);

@@ -12,7 +12,7 @@ const config::Schema& training_schema() {
   static const config::Schema schema = [] {
     config::Schema s("training");
     s.key("epochs", Type::integer, 250, "number of epochs (reference default 250)").range("epochs", 1, std::nullopt);
-    s.key("batch_size", Type::integer, 2, "samples per optimiser step").range("batch_size", 1, std::nullopt);
+    s.key("batch_size", Type::integer, 2, "samples per optimiser step (with several processes: the global batch, split evenly among them)").range("batch_size", 1, std::nullopt);
     s.optional("lr", Type::number, "learning rate (default: the method's reference default)");
     s.range("lr", 0.0, std::nullopt);
     s.key("optimizer", Type::string, "adam", "adam | adamw | sgd").choices("optimizer", {"adam", "adamw", "sgd"});
@@ -45,6 +45,7 @@ const config::Schema& training_schema() {
     s.range("checkpoint_every_steps", 0, std::nullopt);
     s.key("workers", Type::integer, -1, "data loader threads (-1 = min(4, cores))").range("workers", -1, 64);
     s.key("prefetch", Type::integer, 4, "batches prepared ahead of the trainer").range("prefetch", 1, 256);
+    s.key("sync_bn", Type::boolean, false, "multi-process runs (--nproc, torchrun, srun): BatchNorm statistics over the global batch instead of each process's shard (docs/distributed.md)");
     return s;
   }();
   return schema;
@@ -61,6 +62,7 @@ TrainerOptions trainer_options_from(const config::Config& c, const std::string& 
   o.seed = c.get<uint64_t>("seed");
   o.device = c.get<std::string>("device");
   o.amp = c.get<std::string>("amp");
+  o.sync_bn = c.get<bool>("sync_bn");
   o.run_dir = run_dir;
 
   const double lr = c.has("lr") ? c.get<double>("lr") : default_lr;

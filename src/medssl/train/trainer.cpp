@@ -7,6 +7,7 @@
 #include "medssl/core/error.h"
 #include "medssl/core/log.h"
 #include "medssl/core/progress.h"
+#include "medssl/models/sync_batch_norm.h"
 #include "medssl/train/freeze.h"
 
 namespace medssl::train {
@@ -18,6 +19,11 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string val_name(const std::string& name) { return name.rfind("val_", 0) == 0 ? name : "val_" + name; }
+
+// Only the main rank of a data-parallel run writes files.
+std::string files_dir(const TrainerOptions& o) {
+  return o.distributed && !o.distributed->is_main() ? std::string() : o.run_dir;
+}
 
 }  // namespace
 
@@ -57,7 +63,7 @@ Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, BatchSource& source, 
       step_(std::move(step)),
       evaluate_(std::move(evaluate)),
       options_(std::move(options)),
-      metrics_(options_.run_dir) {
+      metrics_(files_dir(options_)) {
   const auto& o = options_;
   check(model_ != nullptr, "Trainer needs a model");
   check(static_cast<bool>(step_), "Trainer needs a step function");
@@ -85,6 +91,7 @@ Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, BatchSource& source, 
         "trainer: steps_per_epoch {} exceeds the {} batches the source has per epoch", steps_per_epoch_, source_size);
 
   amp_ = parse_amp_mode(o.amp);
+  writes_files_ = !files_dir(o).empty();
 }
 
 Trainer::~Trainer() = default;
@@ -113,8 +120,9 @@ void Trainer::rebuild_optimizer() { optimizer_ = build_optimizer(*model_, option
 
 void Trainer::setup() {
   const auto& o = options_;
+  const std::string device = o.distributed ? o.distributed->rank_device(o.device) : o.device;
   try {
-    device_ = torch::Device(o.device);
+    device_ = torch::Device(device);
   } catch (const std::exception&) {
     fail("trainer: device '{}' is not valid (use cpu, cuda or cuda:N)", o.device);
   }
@@ -131,7 +139,7 @@ void Trainer::setup() {
   so.base_lr = o.optimizer.lr;
   if (so.total_steps == 0) so.total_steps = o.epochs * steps_per_epoch_;
   schedule_ = LrSchedule(so);
-  if (!o.run_dir.empty()) {
+  if (writes_files_) {
     make_dirs(o.run_dir);
     if (o.save_checkpoints) make_dirs(checkpoint_dir());
   }
@@ -148,6 +156,13 @@ FitResult Trainer::fit() {
   torch::manual_seed(options_.seed);
   rng_ = Rng::derive(options_.seed, "trainer");
   metrics_.reload(0);
+  if (options_.distributed) {
+    // Every rank starts from rank 0's weights (they already agree when built from the same seed; this makes sure).
+    broadcast_module_state(*options_.distributed, *model_, /*parameters=*/true, /*buffers=*/true);
+    log::info("{}: data parallel over {} processes ({}), rank 0 writes {}", options_.label,
+              options_.distributed->world_size(), options_.distributed->backend(),
+              options_.run_dir.empty() ? "no files" : options_.run_dir);
+  }
   return run_loop();
 }
 
@@ -196,7 +211,7 @@ void Trainer::save_checkpoint_to(const std::string& path) {
 }
 
 void Trainer::write_last_checkpoint() {
-  if (options_.run_dir.empty() || !options_.save_checkpoints) return;
+  if (!writes_files_ || !options_.save_checkpoints) return;
   save_checkpoint_to(last_checkpoint_path());
   nlohmann::json manifest = options_.manifest;
   if (!manifest.is_object()) manifest = nlohmann::json{{"manifest", manifest}};
@@ -210,17 +225,47 @@ void Trainer::write_last_checkpoint() {
   write_file_atomic(checkpoint_dir() + "/last.json", manifest.dump(2) + "\n");
 }
 
+// Data parallel: the ranks must not share dropout masks or trainer draws, and a resume must replay them at any step
+// without every rank's generator state in the checkpoint, so each step's streams come from (seed, step, rank).
+void Trainer::reseed_for_rank() {
+  const auto& dist = *options_.distributed;
+  const uint64_t index = static_cast<uint64_t>(state_.global_step) * static_cast<uint64_t>(dist.world_size()) +
+                         static_cast<uint64_t>(dist.rank());
+  torch::manual_seed(Rng::derive(options_.seed, "distributed-torch", index).next_u64() & 0x7fffffffffffULL);
+  rng_ = Rng::derive(options_.seed, "distributed-trainer", index);
+}
+
+// Rank 0's decision (validation and early stopping run there only), the same on every rank.
+bool Trainer::decided_by_main(bool flag) {
+  if (!options_.distributed) return flag;
+  torch::Tensor t = torch::tensor({flag ? 1 : 0}, torch::kInt32);
+  options_.distributed->broadcast_(t, 0, "the early-stopping decision");
+  return t.item<int>() != 0;
+}
+
 void Trainer::train_one_step(int64_t epoch, int64_t steps, EpochAccumulators& acc) {
   auto step_start = Clock::now();
   Batch batch = source_.next();
   acc.wait_s += seconds_since(step_start);
   if (!device_.is_cpu()) batch = batch.to(device_);
+  ProcessGroup* dist = options_.distributed.get();
+  if (dist) {
+    reseed_for_rank();
+    // Like DDP's broadcast_buffers: BatchNorm running statistics (and any other buffer) follow rank 0.
+    broadcast_module_state(*dist, *model_, /*parameters=*/false, /*buffers=*/true);
+  }
 
   auto& opt = *optimizer_.optimizer;
   schedule_.apply(opt, optimizer_.groups);
   double lr = schedule_.lr_at(schedule_.step());
   StepContext ctx{epoch, state_.step_in_epoch, state_.global_step, lr, device_, &rng_};
   opt.zero_grad();
+  // sync_bn: BatchNorm synchronises during this step's forward and backward passes only, never in validation or in
+  // anything rank 0 runs alone (e.g. a BatchNorm recalibration before validating).
+  std::unique_ptr<models::BatchNormSyncScope> sync_bn;
+  if (dist && options_.sync_bn)
+    sync_bn = std::make_unique<models::BatchNormSyncScope>(
+        [dist](torch::Tensor& t) { dist->all_reduce_sum_(t, "BatchNorm statistics"); });
   StepOutput out;
   {
     AutocastScope autocast(amp_);
@@ -229,10 +274,33 @@ void Trainer::train_one_step(int64_t epoch, int64_t steps, EpochAccumulators& ac
   check(out.loss.defined() && out.loss.numel() == 1, "the step function must return a scalar loss (epoch {} step {})",
         epoch + 1, state_.step_in_epoch + 1);
   double loss = out.loss.detach().to(torch::kFloat64).item<double>();
+  // What the epoch means add up: this batch's, or in a data-parallel run the global batch's (one all-reduce of
+  // [non-finite ranks, loss * samples, samples, metric * samples...]; metric names are the same on every rank).
+  bool finite = std::isfinite(loss);
+  double samples = static_cast<double>(batch.size), loss_sum = loss * samples;
+  std::map<std::string, double> metric_sums;
+  for (const auto& [k, v] : out.metrics) metric_sums[k] = v * samples;
+  int64_t bad_ranks = finite ? 0 : 1;
+  if (dist) {
+    std::vector<double> packed{finite ? 0.0 : 1.0, finite ? loss_sum : 0.0, samples};
+    for (const auto& [k, v] : metric_sums) packed.push_back(finite ? v : 0.0);
+    torch::Tensor t = torch::tensor(packed, torch::kFloat64);
+    dist->all_reduce_sum_(t, "the step's loss and metrics");
+    const double* sum = t.data_ptr<double>();
+    bad_ranks = static_cast<int64_t>(std::llround(sum[0]));
+    loss_sum = sum[1];
+    samples = sum[2];
+    size_t i = 3;
+    for (auto& [k, v] : metric_sums) v = sum[i++];
+    if (finite && bad_ranks > 0) loss = std::nan("");  // another rank's loss was not finite: skip/stop together
+    else if (finite) loss = loss_sum / samples;
+  }
 
   bool skipped = false;
-  if (!std::isfinite(loss)) {
+  if (bad_ranks > 0) {
     std::string what = std::isnan(loss) ? "NaN" : "infinite";
+    if (dist) what = fmt::format("{} on {} of {} ranks{}", finite ? "not finite" : what, bad_ranks, dist->world_size(),
+                                 finite ? "" : fmt::format(" (this one, rank {}, among them)", dist->rank()));
     std::string where = fmt::format("epoch {} step {} (global step {})", epoch + 1, state_.step_in_epoch + 1,
                                     state_.global_step + 1);
     if (options_.nan_policy == "stop") fail("loss is {} at {}", what, where);
@@ -249,20 +317,25 @@ void Trainer::train_one_step(int64_t epoch, int64_t steps, EpochAccumulators& ac
     bool do_step = true;
     if (amp_ == AmpMode::fp16) {
       (out.loss * scaler_.scale()).backward();
-      do_step = scaler_.unscale(params);  // an fp16 overflow only skips this update and lowers the scale
-      scaler_.update(!do_step);
     } else {
       out.loss.backward();
+    }
+    // Averaged before unscaling and clipping, so every rank sees (and clips) the same gradient and the fp16 overflow
+    // decision below agrees everywhere.
+    sync_bn.reset();
+    if (dist) dist->average_gradients(params);
+    if (amp_ == AmpMode::fp16) {
+      do_step = scaler_.unscale(params);  // an fp16 overflow only skips this update and lowers the scale
+      scaler_.update(!do_step);
     }
     if (do_step) {
       if (options_.clip.enabled()) clip_gradients(params, options_.clip);
       opt.step();
       if (after_optimizer_step) after_optimizer_step(ctx);
     }
-    auto n = static_cast<double>(batch.size);
-    acc.loss_sum += loss * n;
-    acc.samples += batch.size;
-    for (const auto& [k, v] : out.metrics) acc.metric_sums[k] += v * n;
+    acc.loss_sum += loss_sum;
+    acc.samples += static_cast<int64_t>(std::llround(samples));
+    for (const auto& [k, v] : metric_sums) acc.metric_sums[k] += v;
   }
   opt.zero_grad();  // also for skipped steps: no stale gradient may leak into the next update
   schedule_.advance();
@@ -292,7 +365,9 @@ nlohmann::ordered_json Trainer::finish_epoch(int64_t epoch, const EpochAccumulat
   row["train_loss"] = acc.loss_sum / denom;
   for (const auto& [k, v] : acc.metric_sums) row["train_" + k] = v / denom;
 
-  bool validate = evaluate_ && ((epoch + 1) % o.validate_every == 0 || epoch + 1 == o.epochs);
+  // Data parallel: rank 0 validates alone (every rank holds the same weights and buffers) while the others wait for
+  // its early-stopping decision.
+  bool validate = evaluate_ && is_main() && ((epoch + 1) % o.validate_every == 0 || epoch + 1 == o.epochs);
   double val_s = 0.0;
   if (validate) {
     auto t0 = Clock::now();
@@ -313,6 +388,7 @@ nlohmann::ordered_json Trainer::finish_epoch(int64_t epoch, const EpochAccumulat
   row["samples_per_s"] = acc.train_s > 0 ? static_cast<double>(acc.samples) / acc.train_s : 0.0;
   row["data_wait_frac"] = acc.train_s > 0 ? acc.wait_s / acc.train_s : 0.0;
   row["skipped_steps"] = acc.skipped;
+  if (o.distributed) row["world_size"] = o.distributed->world_size();
 
   // Best checkpoint and early stopping look at the monitored column whenever the row has it.
   if (!o.monitor.empty()) {
@@ -335,7 +411,7 @@ nlohmann::ordered_json Trainer::finish_epoch(int64_t epoch, const EpochAccumulat
                   epoch + 1, o.monitor, state_.evals_without_improvement, state_.best_metric, state_.best_epoch);
         stop = true;
       }
-      if (improved && !o.run_dir.empty() && o.save_checkpoints) {
+      if (improved && writes_files_ && o.save_checkpoints) {
         // Saved as "epoch done", like last.pt, so resuming from best.pt also works.
         TrainingState keep = state_;
         state_.epoch = epoch + 1;
@@ -345,12 +421,13 @@ nlohmann::ordered_json Trainer::finish_epoch(int64_t epoch, const EpochAccumulat
         save_checkpoint_to(best_checkpoint_path());
         state_ = keep;
       }
-    } else if (validate || !is_val) {
+    } else if (validate || (!is_val && is_main())) {
       std::string have;
       for (const auto& item : row.items()) have += (have.empty() ? "" : ", ") + item.key();
       fail("monitored metric '{}' is not among the epoch's metrics ({})", o.monitor, have);
     }
   }
+  stop = decided_by_main(stop);
   return row;
 }
 
@@ -394,6 +471,9 @@ FitResult Trainer::run_loop() {
       }
     }
     progress.finish();
+    // Each rank updated its buffers in its last forward pass: rank 0's become everyone's, so validation, checkpoints
+    // and the weights every rank ends with agree.
+    if (o.distributed) broadcast_module_state(*o.distributed, *model_, /*parameters=*/false, /*buffers=*/true);
 
     nlohmann::ordered_json row = finish_epoch(epoch, acc, stop);
     metrics_.append(row);
@@ -406,6 +486,8 @@ FitResult Trainer::run_loop() {
     result.last_row = row;
     result.early_stopped = stop;
   }
+  // No rank leaves while another may still expect it in a collective (rank 0 writes its files after this).
+  if (o.distributed) o.distributed->barrier("end of training");
   result.epochs_completed = state_.epoch;
   result.global_step = state_.global_step;
   result.best_metric = state_.best_metric;

@@ -7,6 +7,13 @@
 // Files under TrainerOptions::run_dir: checkpoints/last.pt (+ last.json manifest), checkpoints/best.pt, metrics.csv,
 // metrics.jsonl. Epochs are 0-based inside the API (StepContext, TrainingState) and 1-based in logs, messages and
 // the "epoch" column of the metrics files (the number of epochs completed).
+//
+// Data parallel (TrainerOptions::distributed, docs/distributed.md): every rank runs the same Trainer on its shard of
+// each global batch (data_shard.h). Rank 0's weights are broadcast at the start, gradients are averaged after each
+// backward pass (before clipping and the optimiser step, so every rank applies the same update), buffers follow rank 0
+// every step, and the loss, sample counts and metrics are summed over ranks, so the logged numbers describe the global
+// batch. Only rank 0 validates, writes checkpoints and metrics files and prints progress; it tells the others when
+// to stop early. A non-finite loss on any rank skips (or stops) the step on every rank.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,6 +28,7 @@
 #include "medssl/train/amp.h"
 #include "medssl/train/batch_source.h"
 #include "medssl/train/checkpoint.h"
+#include "medssl/train/distributed.h"
 #include "medssl/train/metrics_log.h"
 #include "medssl/train/optim.h"
 #include "medssl/train/schedule.h"
@@ -58,6 +66,12 @@ struct TrainerOptions {
   /// unfreeze_at_epoch < 0 keeps them frozen for the whole run.
   std::vector<std::string> frozen_prefixes;
   int64_t unfreeze_at_epoch = -1;
+
+  /// Data-parallel run: the process group of all ranks (null = a single process); see the header comment.
+  std::shared_ptr<ProcessGroup> distributed;
+  /// With `distributed`: BatchNorm layers built by make_batch_norm use the statistics of the global batch
+  /// (models/sync_batch_norm.h). Without it each rank normalises with its own shard's statistics.
+  bool sync_bn = false;
 
   std::string config_json;   ///< stored verbatim in every checkpoint
   nlohmann::json manifest = nlohmann::json::object();  ///< free-form; stored in checkpoints and as last.json
@@ -126,6 +140,8 @@ class Trainer {
   std::string best_checkpoint_path() const;
   /// Writes a checkpoint of the current state to `path` (atomic).
   void save_checkpoint_to(const std::string& path);
+  /// True on the rank that writes files and validates: always in a single process, rank 0 in a data-parallel run.
+  bool is_main() const { return !options_.distributed || options_.distributed->is_main(); }
 
  private:
   struct EpochAccumulators;
@@ -136,6 +152,8 @@ class Trainer {
   void train_one_step(int64_t epoch, int64_t steps, EpochAccumulators& acc);
   nlohmann::ordered_json finish_epoch(int64_t epoch, const EpochAccumulators& acc, bool& stop);
   void write_last_checkpoint();
+  void reseed_for_rank();
+  bool decided_by_main(bool flag);
 
   std::shared_ptr<torch::nn::Module> model_;
   BatchSource& source_;
@@ -152,6 +170,7 @@ class Trainer {
   TrainingState state_;
   int64_t steps_per_epoch_ = 0;
   bool frozen_ = false;
+  bool writes_files_ = false;  ///< run_dir given and this is the main rank
   std::unique_ptr<EpochAccumulators> partial_;  ///< restored partial-epoch sums after a mid-epoch resume
 };
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "medssl/core/error.h"
+#include "medssl/core/json_text.h"
 
 namespace medssl::data::layout {
 namespace fs = std::filesystem;
@@ -47,7 +48,7 @@ Json read_json_object(const std::string& path) {
   const std::string text = buffer.str();
   Json json;
   try {
-    json = Json::parse(text);
+    json = parse_json_text(text, path);
   } catch (const Json::parse_error& e) {
     // Turn the byte offset into line:column, the position an editor shows.
     size_t byte = std::min(e.byte == 0 ? size_t{0} : e.byte - 1, text.size());

@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <numeric>
 #include <thread>
 
 #include <fmt/ranges.h>
 
+#include "medssl/core/alloc_limit.h"
 #include "medssl/core/error.h"
 #include "medssl/core/log.h"
+#include "medssl/core/memory_info.h"
 #include "medssl/core/progress.h"
 #include "medssl/data/cache/tensor_file.h"
 
@@ -93,6 +97,33 @@ void parallel_cases(size_t n, int threads, Work work) {
   if (error) std::rethrow_exception(error);
 }
 
+/// The preload budget: the option, else MEDSSL_PRELOAD_LIMIT, else half of what the process may still allocate
+/// (the other half is for the model, the optimiser and the batches in flight).
+uint64_t preload_limit(const ImageSetOptions& o) {
+  if (o.preload_limit_bytes > 0) return o.preload_limit_bytes;
+  const char* env = std::getenv("MEDSSL_PRELOAD_LIMIT");
+  if (env && *env) return parse_byte_size(env, "the environment variable MEDSSL_PRELOAD_LIMIT");
+  const auto available = available_memory_bytes();
+  return available ? *available / 2 : ~uint64_t{0};
+}
+
+/// True if the chosen cases' files (stored size, as they are held in RAM) fit in the preload budget; else a warning.
+bool fits_in_memory(const cache::Cache& cache, const std::vector<int64_t>& chosen, const ImageSetOptions& o) {
+  uint64_t bytes = 0;
+  for (int64_t c : chosen) {
+    const auto& cc = cache.cases[static_cast<size_t>(c)];
+    std::error_code ec;
+    bytes += std::filesystem::file_size(cc.image_file, ec);
+    if (o.labels && !cc.label_file.empty()) bytes += std::filesystem::file_size(cc.label_file, ec);
+  }
+  const uint64_t limit = preload_limit(o);
+  if (bytes <= limit) return true;
+  log::warn("image set {}: the {} chosen cases hold {:.1f} MiB, more than the {:.1f} MiB that may be preloaded; each "
+            "case is read from the cache when it is used (slower; MEDSSL_PRELOAD_LIMIT sets the limit)",
+            cache.dir, chosen.size(), bytes / 1048576.0, limit / 1048576.0);
+  return false;
+}
+
 }  // namespace
 
 ImageSet ImageSet::from_cache(const cache::Cache& cache, const ImageSetOptions& options) {
@@ -116,17 +147,18 @@ ImageSet ImageSet::from_cache(const cache::Cache& cache, const ImageSetOptions& 
     check(std::find(kSplitNames.begin(), kSplitNames.end(), s) != kSplitNames.end(),
           "image set: unknown split '{}' (use: {})", s, join(kSplitNames));
 
-  auto store = std::make_shared<Store>();
-  store->dir = cache.dir;
-  store->cases = cache.cases;
-  store->preloaded = o.preload;
-  store->with_labels = o.labels;
-
   std::vector<int64_t> chosen;
   for (size_t c = 0; c < cache.cases.size(); ++c)
     if (std::find(o.splits.begin(), o.splits.end(), cache.cases[c].split) != o.splits.end())
       chosen.push_back(static_cast<int64_t>(c));
   check(!chosen.empty(), "image set: cache {} has no cases in the splits {}", cache.dir, join(o.splits));
+  const bool preload = o.preload && fits_in_memory(cache, chosen, o);
+
+  auto store = std::make_shared<Store>();
+  store->dir = cache.dir;
+  store->cases = cache.cases;
+  store->preloaded = preload;
+  store->with_labels = o.labels;
 
   ImageSet set;
   set.spatial_dims_ = o.spatial_dims;
@@ -143,13 +175,13 @@ ImageSet ImageSet::from_cache(const cache::Cache& cache, const ImageSetOptions& 
   // Reading: everything when preloading; otherwise only to find foreground slices (the data is then dropped).
   const bool scan = slicing && o.min_foreground > 0.0;
   std::vector<std::vector<int64_t>> kept(chosen.size());
-  if (o.preload || scan) {
-    if (o.preload) {
+  if (preload || scan) {
+    if (preload) {
       store->images.resize(cache.cases.size());
       if (o.labels) store->labels.resize(cache.cases.size());
     }
     const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-    Progress progress(fmt::format("{} {}", o.preload ? "loading" : "scanning", cache.dir),
+    Progress progress(fmt::format("{} {}", preload ? "loading" : "scanning", cache.dir),
                       static_cast<int64_t>(chosen.size()), "cases");
     std::mutex progress_mutex;
     parallel_cases(chosen.size(), threads, [&](size_t k) {
@@ -157,7 +189,7 @@ ImageSet ImageSet::from_cache(const cache::Cache& cache, const ImageSetOptions& 
       const auto& cc = cache.cases[c];
       torch::Tensor image = read_checked(cc.image_file, cc.shape);
       if (scan) kept[k] = foreground_slices(image, o.slice_axis, o.min_foreground);
-      if (o.preload) {
+      if (preload) {
         store->images[c] = image;
         if (o.labels && !cc.label_file.empty()) store->labels[c] = read_label(cc);
       }

@@ -9,7 +9,8 @@
 //
 // Memory: `preload` reads every case once (several threads, a progress line) and keeps it in its stored type (float16
 // caches stay half size in RAM); image() converts to float32. Without preload image() reads the case file on every
-// call (for a slice, the whole volume), which saves RAM at the price of I/O.
+// call (for a slice, the whole volume), which saves RAM at the price of I/O; a cache too large for the memory
+// available streams that way automatically (ImageSetOptions::preload_limit_bytes).
 //
 // Thread safety: after construction every accessor is const and may be called from several threads at once (the
 // batch-building workers of a ThreadedBatchSource). Subsets share the loaded data.
@@ -31,7 +32,13 @@ struct ImageSetOptions {
   /// (min + 0.05 * (max - min), = 0.05 * max for the reference's min-max normalised volumes; any channel counts)
   /// exceeds this. 0 keeps every slice.
   double min_foreground = 0.0;
-  bool preload = true;  ///< load everything into RAM at construction
+  /// Load everything into RAM at construction, if it fits: when the chosen cases' files hold more than
+  /// `preload_limit_bytes`, the set reads each case from the cache when it is used instead (a warning says so), so a
+  /// data set larger than RAM trains, at the price of I/O.
+  bool preload = true;
+  /// 0 = automatic: the environment variable MEDSSL_PRELOAD_LIMIT ("2G", ...) if set, else half the memory
+  /// available to the process (core/memory_info.h).
+  uint64_t preload_limit_bytes = 0;
   int threads = 0;      ///< reader threads for preload / foreground scan; 0 = hardware threads (at most 8)
   bool labels = false;  ///< also provide label maps (label()); preloaded with the images when `preload`
 };

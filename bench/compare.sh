@@ -26,8 +26,10 @@ mkdir -p "$OUT"
 [ -x "$MEDSSL" ] || { echo "compare.sh: $MEDSSL not found (build it: cmake --build build --target medssl)" >&2; exit 1; }
 $PY -c 'import torch' 2>/dev/null || { echo "compare.sh: $PY lacks torch (apt-get install python3-torch)" >&2; exit 1; }
 
-if [ "$SIZE" = full ]; then V3=128; D2=224; VIT=96; SWVOL=512x512x128; PIPE_DIM=64
-else V3=64; D2=224; VIT=96; SWVOL=192x192x96; PIPE_DIM=48; fi
+# G3: the patch-grid tasks (rpl, jigsaw, cpc), whose 3x3x3 / 4x4x4 grid cells must pass the 4-level encoder and its
+# final pooling (at least 32 voxels a side).
+if [ "$SIZE" = full ]; then V3=128; G3=128; D2=224; VIT=96; SWVOL=512x512x128; PIPE_DIM=64
+else V3=64; G3=96; D2=224; VIT=96; SWVOL=192x192x96; PIPE_DIM=48; fi
 
 # name | medssl bench train / peer arguments (identical on both sides)
 ALL_CASES=(
@@ -36,10 +38,10 @@ ALL_CASES=(
   "unetr|--model unetr --input 1x${VIT}x${VIT}x${VIT} --batch 1"
   "simsiam2d|--task simsiam --input 1x96x96 --batch 8"
   "rotation|--task rotation --input 1x${V3}x${V3}x${V3} --batch 2"
-  "rpl|--task rpl --input 1x${V3}x${V3}x${V3} --batch 2"
-  "jigsaw|--task jigsaw --input 1x${V3}x${V3}x${V3} --batch 1"
+  "rpl|--task rpl --input 1x${G3}x${G3}x${G3} --batch 2"
+  "jigsaw|--task jigsaw --input 1x${G3}x${G3}x${G3} --batch 2"
   "exemplar|--task exemplar --input 1x${V3}x${V3}x${V3} --batch 2"
-  "cpc|--task cpc --input 1x${V3}x${V3}x${V3} --batch 1"
+  "cpc|--task cpc --input 1x128x128x128 --batch 1 --set num_layers=3"
 )
 selected() { [ -z "${CASES:-}" ] && return 0; for c in $CASES; do [ "$c" = "$1" ] && return 0; done; return 1; }
 
@@ -64,11 +66,17 @@ for entry in "${ALL_CASES[@]}"; do
   name=${entry%%|*}; args=${entry#*|}
   selected "$name" || continue
   # shellcheck disable=SC2086
-  "$MEDSSL" --threads "$THREADS" bench train $args --steps "$STEPS" --warmup "$WARMUP" --json 2>"$OUT/$name.medssl.log" \
-    | tail -1 >"$OUT/$name.medssl.json"
+  if ! "$MEDSSL" --threads "$THREADS" bench train $args --steps "$STEPS" --warmup "$WARMUP" --json \
+         >"$OUT/$name.medssl.out" 2>"$OUT/$name.medssl.log"; then
+    echo "| $name | FAILED (medssl): $(tail -1 "$OUT/$name.medssl.log" | cut -c1-160) | | | | | |"; status=1; continue
+  fi
   # shellcheck disable=SC2086
-  $PY bench/peer/train_step.py $args --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" --json \
-    2>"$OUT/$name.peer.log" | tail -1 >"$OUT/$name.peer.json"
+  if ! $PY bench/peer/train_step.py $args --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" --json \
+         >"$OUT/$name.peer.out" 2>"$OUT/$name.peer.log"; then
+    echo "| $name | FAILED (PyTorch): $(tail -1 "$OUT/$name.peer.log" | cut -c1-160) | | | | | |"; status=1; continue
+  fi
+  tail -1 "$OUT/$name.medssl.out" >"$OUT/$name.medssl.json"
+  tail -1 "$OUT/$name.peer.out" >"$OUT/$name.peer.json"
   row "$name" "$OUT/$name.medssl.json" "$OUT/$name.peer.json"
 done
 

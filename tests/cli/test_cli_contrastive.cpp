@@ -15,12 +15,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string synth_ct(const testkit::TempDir& dir) {
-  auto ds = dir.file("ct");
-  auto r = run_cli("synth ct3d --out " + shell_quote(ds) + " --cases 6 --unlabelled 4 --size 32 --seed 9");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return ds;
-}
+std::string synth_ct(const testkit::TempDir& dir) { return testkit::synth_ct(dir, 6, 4, 32, 9); }
 
 std::string tiny_contrastive(const std::string& ds) {
   return " --set data_dir=" + shell_quote(ds) + " --set data_dim=32 --set crop_size=16 --set enc_filters=4" +

@@ -14,12 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string synth_ct(const testkit::TempDir& dir) {
-  auto ds = dir.file("ct");
-  auto r = run_cli("synth ct3d --out " + shell_quote(ds) + " --cases 6 --unlabelled 2 --size 32 --seed 5");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return ds;
-}
+std::string synth_ct(const testkit::TempDir& dir) { return testkit::synth_ct(dir, 6, 2, 32, 5); }
 
 std::string tiny(const std::string& data) {
   return " --set data_dir=" + shell_quote(data) +

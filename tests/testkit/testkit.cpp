@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 namespace medssl::testkit {
 namespace fs = std::filesystem;
 
@@ -51,6 +53,14 @@ std::string shell_quote(const std::string& s) {
 }
 
 CommandResult run_cli(const std::string& args) { return run_command(std::string(MEDSSL_CLI) + " " + args); }
+
+std::string synth_ct(const TempDir& dir, int cases, int unlabelled, int size, int seed) {
+  const std::string ds = dir.file("ct");
+  const auto r = run_cli("synth ct3d --out " + shell_quote(ds) + " --cases " + std::to_string(cases) + " --unlabelled " +
+                         std::to_string(unlabelled) + " --size " + std::to_string(size) + " --seed " + std::to_string(seed));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return ds;
+}
 
 CommandResult run_python(const std::string& code) {
   return run_command(std::string(MEDSSL_PYTHON) + " -c " + shell_quote(code));

@@ -33,6 +33,10 @@ CommandResult run_command(const std::string& command);
 /// Runs the medssl CLI with the given arguments (already shell-quoted where needed).
 CommandResult run_cli(const std::string& args);
 
+/// Writes an MSD-layout CT phantom data set with `medssl synth ct3d` to dir/"ct" and returns its path; a failure of
+/// the command is a test failure (EXPECT), so the caller's next step reports the missing data set.
+std::string synth_ct(const TempDir& dir, int cases, int unlabelled, int size, int seed);
+
 /// Runs a Python snippet with Debian's /usr/bin/python3 (the peers); returns its result.
 CommandResult run_python(const std::string& code);
 

@@ -233,7 +233,9 @@ struct TaskBatches {
 
   int64_t batches() const {
     const int64_t full = set->size() / images_per_batch, rest = set->size() % images_per_batch;
-    const int64_t smallest = training ? task->min_training_images() : 1;
+    // A trailing training batch of one image would give BatchNorm (encoder blocks, big_fully) a single value per
+    // channel, which it cannot normalise (LibTorch throws): it is dropped, as are those below the task's minimum.
+    const int64_t smallest = training ? std::max<int64_t>(2, task->min_training_images()) : 1;
     return full + (rest > 0 && rest >= smallest ? 1 : 0);
   }
 

@@ -41,7 +41,7 @@ ALL_CASES=(
   "rpl|--task rpl --input 1x${G3}x${G3}x${G3} --batch 2"
   "jigsaw|--task jigsaw --input 1x${G3}x${G3}x${G3} --batch 2"
   "exemplar|--task exemplar --input 1x${V3}x${V3}x${V3} --batch 2"
-  "cpc|--task cpc --input 1x128x128x128 --batch 1 --set num_layers=3"
+  "cpc|--task cpc --input 1x128x128x128 --batch 1 --set patches_per_side=4"
 )
 selected() { [ -z "${CASES:-}" ] && return 0; for c in $CASES; do [ "$c" = "$1" ] && return 0; done; return 1; }
 

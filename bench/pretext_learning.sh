@@ -95,7 +95,7 @@ for task in tasks:
         elif task == "jigsaw":
             chance, also = f"{1 / cfg['num_permutations']:.3f}", None
         elif task == "exemplar":
-            margin = cfg.get("margin", 0.5)
+            margin = cfg.get("margin") or cfg.get("alpha") or (1.0 if cfg.get("faithful") else 0.5)
             chance, also = f">= {margin} (margin)", ("val_triplet_acc", 0.5)
         else:  # cpc: InfoNCE over the batch's S samples
             chance, also = f"{math.log(per_batch):.3f} (log {per_batch})", ("val_acc", 1 / per_batch)

@@ -22,8 +22,10 @@ DenseLayerImpl::DenseLayerImpl(int dims, int64_t in_features, int64_t growth_rat
 }
 
 torch::Tensor DenseLayerImpl::forward(const torch::Tensor& x) {
-  auto bottleneck = conv1_.forward(torch::relu(norm1_.forward(x)));
-  auto out = conv2_.forward(torch::relu(norm2_.forward(bottleneck)));
+  // ReLU in place on the fresh BatchNorm output, as torchvision's inplace ReLUs: BatchNorm's backward needs its
+  // input and batch statistics, not its output, so this saves one allocation and pass per ReLU.
+  auto bottleneck = conv1_.forward(norm1_.forward(x).relu_());
+  auto out = conv2_.forward(norm2_.forward(bottleneck).relu_());
   if (drop_rate_ > 0.0) out = torch::dropout(out, drop_rate_, is_training());
   return out;
 }
@@ -53,7 +55,7 @@ DenseTransitionImpl::DenseTransitionImpl(int dims, int64_t in_features, int64_t 
 }
 
 torch::Tensor DenseTransitionImpl::forward(const torch::Tensor& x) {
-  return pool_.forward(conv_.forward(torch::relu(norm_.forward(x))));
+  return pool_.forward(conv_.forward(norm_.forward(x).relu_()));
 }
 
 DenseNetImpl::DenseNetImpl(DenseNetOptions options) : options_(std::move(options)) {
@@ -118,7 +120,7 @@ torch::Tensor DenseNetImpl::forward_features(const torch::Tensor& x) {
     check(size >= 1, "densenet: spatial size {} on axis {} is too small for {} transitions", x.size(axis), axis - 2,
           transitions);
   }
-  return global_pool(torch::relu(features_->forward(x)), options_.pooling());
+  return global_pool(features_->forward(x).relu_(), options_.pooling());  // norm5 output: in place as above
 }
 
 torch::Tensor DenseNetImpl::forward(const torch::Tensor& x) {

@@ -50,19 +50,25 @@ class CrashSafety : public ::testing::Test {
 
   /// Runs `command()` (re-evaluated before each start, e.g. to add --resume once a checkpoint exists) and kills it
   /// `kills` times at moments drawn from [0, span_ms); checks every file of `out` after each kill; then lets it run
-  /// to completion. Returns how many starts were really killed (a start may finish before its moment comes).
+  /// to completion. Returns how many starts were really killed (a start may finish before its moment comes);
+  /// `final_output` gets the output of every start and of the final run.
   int kill_repeatedly(const std::function<std::string()>& command, const std::string& out, int kills, int span_ms,
                       std::string* final_output = nullptr) {
     std::mt19937_64 rng(kill_seed() + static_cast<uint64_t>(span_ms));
     // A resumed start has less left to do than the first, so the moments favour the first three quarters.
     std::uniform_int_distribution<int> moment(span_ms / 10, std::max(span_ms * 3 / 4, 1));
     int killed = 0;
+    // Every start's output: a kill can land after the last epoch was written, and then the final run only sees a
+    // finished run and prints none of what the starts did.
+    std::string all_output;
     for (int k = 0; k < kills; ++k) {
       const int ms = moment(rng);
       const std::string log = out + ".log";
       const pid_t pid = start_cli(command(), log);
       int exit_code = -1;
-      if (kill_after(pid, ms, &exit_code)) {
+      const bool was_killed = kill_after(pid, ms, &exit_code);
+      if (fs::exists(log)) all_output += testkit::read_text(log);
+      if (was_killed) {
         ++killed;
         expect_all_files_complete(out, "after a SIGKILL at " + std::to_string(ms) + " ms");
       } else {
@@ -71,7 +77,7 @@ class CrashSafety : public ::testing::Test {
     }
     auto r = run_cli(command());
     EXPECT_EQ(r.exit_code, 0) << "the run after the kills: " << r.output;
-    if (final_output) *final_output = r.output;
+    if (final_output) *final_output = all_output + r.output;
     expect_all_files_complete(out, "after the final run");
     return killed;
   }

@@ -167,6 +167,13 @@ inline void record(const LearningCurve& curve) {
 /// measure instead of the task.
 inline void use_learning_encoder(TaskSpec& spec) { spec.encoder_options["variant"] = "modern"; }
 
+/// A one-channel tiny_spec with the learning encoder: the spec of the contrastive and DINO tests.
+inline TaskSpec learning_spec(int dims, int64_t data_dim, nlohmann::json params) {
+  auto spec = tiny_spec(dims, data_dim, 1, std::move(params));
+  use_learning_encoder(spec);
+  return spec;
+}
+
 /// Adam (Keras epsilon) for `steps` steps on fresh images from `make` (a new batch every step, so the model cannot
 /// memorise a small training set); held-out loss before and after.
 inline LearningCurve train_held_out(const PretextTask& task, const ImageMaker& make,

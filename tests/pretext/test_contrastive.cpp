@@ -20,9 +20,7 @@ using testing::HasSubstr;
 namespace {
 
 TaskSpec contrastive_spec(int dims, int64_t side, nlohmann::json params) {
-  auto spec = ssl_testing::tiny_spec(dims, side, 1, std::move(params));
-  ssl_testing::use_learning_encoder(spec);
-  return spec;
+  return ssl_testing::learning_spec(dims, side, std::move(params));
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #
 # Environment: MEDSSL (binary, default build/medssl), THREADS (default: all cores), STEPS (timed steps, default 5),
 # WARMUP (default 2), OUT (folder for the raw JSON records, default bench-out/compare), PIPELINE=0 skips the
-# end-to-end pretraining-epoch row, SW=0 the sliding-window row.
+# end-to-end pretraining-epoch row, PIPE_SIZE its volumes' side on disk, SW=0 the sliding-window row.
 # Prints a Markdown table (paste it into bench/RESULTS.md with the machine and versions it also prints).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +28,11 @@ $PY -c 'import torch' 2>/dev/null || { echo "compare.sh: $PY lacks torch (apt-ge
 
 # G3: the patch-grid tasks (rpl, jigsaw, cpc), whose 3x3x3 / 4x4x4 grid cells must pass the 4-level encoder and its
 # final pooling (at least 32 voxels a side).
-if [ "$SIZE" = full ]; then V3=128; G3=128; D2=224; VIT=96; SWVOL=512x512x128; PIPE_DIM=64
-else V3=64; G3=96; D2=224; VIT=96; SWVOL=192x192x96; PIPE_DIM=48; fi
+if [ "$SIZE" = full ]; then V3=128; G3=128; D2=224; VIT=96; SWVOL=512x512x128; PIPE_DIM=64; PIPE_SIZE_DEFAULT=192
+else V3=64; G3=96; D2=224; VIT=96; SWVOL=192x192x96; PIPE_DIM=48; PIPE_SIZE_DEFAULT=64; fi
+# PIPE_SIZE: the side of the synthetic CT volumes on disk that the end-to-end row reads and resizes to PIPE_DIM^3
+# (real CT is 512 x 512 x 100-300 voxels; the quick default of 64^3 makes decoding almost free).
+PIPE_SIZE=${PIPE_SIZE:-$PIPE_SIZE_DEFAULT}
 
 # name | medssl bench train / peer arguments (identical on both sides)
 ALL_CASES=(
@@ -99,8 +102,9 @@ if [ "${PIPELINE:-1}" != 0 ] && selected pipeline; then
   # End to end: a rotation pretraining epoch, data + step. medssl: prepare once into its cache, then `pretrain`
   # with one loader thread; PyTorch: DataLoader with one worker decoding + preprocessing every epoch (a plain
   # Dataset), and with --cache (preprocessed once into RAM, MONAI's CacheDataset).
-  data="$OUT/pipeline-ct"
-  [ -f "$data/dataset.json" ] || "$MEDSSL" synth ct3d --out "$data" --cases 8 --unlabelled 16 --size 64 >/dev/null 2>&1
+  data="$OUT/pipeline-ct$PIPE_SIZE"
+  [ -f "$data/dataset.json" ] || "$MEDSSL" synth ct3d --out "$data" --cases 8 --unlabelled 16 --size "$PIPE_SIZE" \
+    >/dev/null 2>&1
   rm -rf "$OUT/pipeline-run"
   "$MEDSSL" --threads "$THREADS" pretrain --out "$OUT/pipeline-run" --set algorithm=rotation --set data_dir="$data" \
     --set data_dim="$PIPE_DIM" --set batch_size=4 --set epochs=2 --set workers=1 \
@@ -109,14 +113,15 @@ if [ "${PIPELINE:-1}" != 0 ] && selected pipeline; then
     $PY bench/peer/pipeline_pretrain.py --dataset "$data" --data-dim "$PIPE_DIM" --batch 4 --workers 1 --epochs 2 \
       --threads "$THREADS" $cache --json 2>>"$OUT/pipeline.peer.log" | tail -1 >"$OUT/pipeline.peer${cache:+-cache}.json"
   done
-  $PY - "$OUT/pipeline-run/metrics.csv" "$OUT/pipeline.peer.json" "$OUT/pipeline.peer-cache.json" "$PIPE_DIM" <<'EOF'
+  $PY - "$OUT/pipeline-run/metrics.csv" "$OUT/pipeline.peer.json" "$OUT/pipeline.peer-cache.json" "$PIPE_DIM" \
+    "$PIPE_SIZE" <<'EOF'
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 last = rows[-1]  # the second epoch: the first also warms up the allocator and the loader
 m_rate, m_wait = float(last["samples_per_s"]), float(last["data_wait_frac"])
 for path, what in ((sys.argv[2], "DataLoader, decode every epoch"), (sys.argv[3], "DataLoader, CacheDataset")):
     p = json.load(open(path))["epochs"][-1]
-    print(f'| pretrain epoch rotation {sys.argv[4]}^3 b4 vs {what} | samples/s | medssl {m_rate:.2f} (data wait '
+    print(f'| pretrain epoch rotation, volumes {sys.argv[5]}^2 in-plane -> {sys.argv[4]}^3, b4 vs {what} | samples/s | medssl {m_rate:.2f} (data wait '
           f'{100 * m_wait:.1f} %) | PyTorch {p["samples_per_s"]:.2f} (data wait {100 * p["data_wait_frac"]:.1f} %) | '
           f'speed-up {m_rate / p["samples_per_s"]:.2f}x | | |')
 EOF

@@ -37,7 +37,10 @@ using RoundTripParam = std::tuple<DType, int, bool>;  // dtype, NIfTI version, g
 class NiftiRoundTrip : public ::testing::TestWithParam<RoundTripParam> {};
 
 TEST_P(NiftiRoundTrip, ValuesAffineAndMetadataSurvive) {
-  const auto [dtype, version, gz] = GetParam();
+  // Named copies, not a structured binding: a C++17 lambda cannot capture a structured binding (clang rejects it).
+  const DType dtype = std::get<0>(GetParam());
+  const int version = std::get<1>(GetParam());
+  const bool gz = std::get<2>(GetParam());
   testkit::TempDir dir;
   const std::string path = dir.file(std::string("img") + (gz ? ".nii.gz" : ".nii"));
   for (int64_t channels : {1, 3}) {

@@ -12,6 +12,8 @@
 //
 // Size classes: 8 per power of two; a request takes the smallest cached block of at least its class and at most twice
 // it. Blocks below 1 MiB bypass the cache (glibc reuses those well).
+// Footprint: a miss first releases the largest cached blocks until in-use + cached + the new block stays within the most
+// ever in use at once, so the cache never holds memory a step could not have used anyway (peak RSS about as without it).
 // Bound: when a request misses and the cache already holds more than `limit` bytes (MEDSSL_CPU_CACHE_LIMIT_MB,
 // default half the physical memory), every cached block is released first, so changing shapes cannot grow it without
 // end. MEDSSL_CPU_CACHING_ALLOCATOR=0 leaves LibTorch's default allocator in place.
@@ -22,7 +24,9 @@ namespace medssl {
 struct CpuCacheStats {
   int64_t cached_bytes = 0;  ///< held in the cache, free
   int64_t in_use_bytes = 0;  ///< handed out in large blocks and not yet freed
+  int64_t peak_in_use_bytes = 0;  ///< the most ever handed out at once (the footprint's bound, see below)
   int64_t hits = 0, misses = 0, releases = 0;
+  int64_t trimmed = 0;  ///< cached blocks released so that a miss does not raise the footprint above that peak
 };
 
 /// Makes the caching allocator LibTorch's CPU allocator (idempotent; tensors allocated before keep their own

@@ -54,7 +54,7 @@ static_assert(kHeader == 64, "the header must keep 64-byte alignment");
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  CachingCpuAllocator() : limit_(default_limit_bytes()) {}
+  CachingCpuAllocator() : limit_(default_limit_bytes()), trim_(env_int("MEDSSL_CPU_CACHE_TRIM", 1) != 0) {}
 
   // Two overloads on purpose: LibTorch < 2.3 declares `allocate(size_t) const` pure virtual, later versions the
   // non-const one; whichever the base declares is overridden, the other is a harmless overload.
@@ -109,7 +109,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       } else {
         ++stats_.misses;
         if (stats_.cached_bytes > limit_) release_locked();
-        else trim_to_high_water_locked(static_cast<int64_t>(size));
+        else if (trim_) trim_to_high_water_locked(static_cast<int64_t>(size));
       }
       stats_.in_use_bytes += static_cast<int64_t>(size);
       stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
@@ -138,7 +138,9 @@ class CachingCpuAllocator final : public c10::Allocator {
   // 3D UNet step at 128^3 (batch 2) held ~0.9 GiB of cached-but-unusable blocks on top of its live memory, 17 % above
   // LibTorch's default allocator (bench/RESULTS.md); a training loop's steady state still finds every block it needs.
   void trim_to_high_water_locked(int64_t request) {
-    const int64_t budget = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes + request);
+    // 1/16 of slack above the high-water mark: trimming on every miss cost a sliding-window inference ~10 %.
+    const int64_t budget =
+        std::max(stats_.peak_in_use_bytes + stats_.peak_in_use_bytes / 16, stats_.in_use_bytes + request);
     while (stats_.cached_bytes > 0 && stats_.in_use_bytes + stats_.cached_bytes + request > budget) {
       auto largest = free_.rbegin();
       while (largest != free_.rend() && largest->second.empty()) ++largest;
@@ -163,6 +165,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   std::map<size_t, std::vector<void*>> free_;  ///< class size -> cached data pointers
   CpuCacheStats stats_;
   const int64_t limit_;
+  const bool trim_;  ///< MEDSSL_CPU_CACHE_TRIM=0 turns the high-water trim off (to measure what it costs and saves)
 };
 
 // Never destroyed: tensors freed during static destruction still find it.

@@ -12,8 +12,8 @@
 //
 // Size classes: 8 per power of two; a request takes the smallest cached block of at least its class and at most twice
 // it. Blocks below 1 MiB bypass the cache (glibc reuses those well).
-// Footprint: a miss first releases the largest cached blocks until in-use + cached + the new block stays within the most
-// ever in use at once, so the cache never holds memory a step could not have used anyway (peak RSS about as without it).
+// Footprint: a miss first releases the largest cached blocks until in-use + cached + the new block stays within 1/16
+// above the most ever in use at once, so the cache holds little a step could not use (peak RSS close to without it).
 // Bound: when a request misses and the cache already holds more than `limit` bytes (MEDSSL_CPU_CACHE_LIMIT_MB,
 // default half the physical memory), every cached block is released first, so changing shapes cannot grow it without
 // end. MEDSSL_CPU_CACHING_ALLOCATOR=0 leaves LibTorch's default allocator in place.

@@ -3,6 +3,10 @@
 // serves freed blocks again, including through the raw interface oneDNN uses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
 #include <c10/core/CPUAllocator.h>
 
 #include "medssl/tensor/caching_cpu_allocator.h"
@@ -144,4 +148,38 @@ TEST(CpuFastPaths, CachingAllocatorReusesLargeBlocksAndServesTheRawInterface) {
   EXPECT_TRUE(w.grad().isfinite().all().item<bool>());
   release_cached_cpu_memory();
   EXPECT_EQ(caching_cpu_allocator_stats().cached_bytes, 0);
+}
+
+TEST(CpuFastPaths, CachingAllocatorTrimsCachedBlocksThatWouldRaiseTheFootprintAboveItsHighWaterMark) {
+  const char* trim = std::getenv("MEDSSL_CPU_CACHE_TRIM");
+  if (trim != nullptr && std::string(trim) == "0") GTEST_SKIP() << "MEDSSL_CPU_CACHE_TRIM=0 turns the trim off";
+  ASSERT_TRUE(install_caching_cpu_allocator());
+  release_cached_cpu_memory();
+  const int64_t peak = caching_cpu_allocator_stats().peak_in_use_bytes;
+  ASSERT_LT(peak, int64_t{256} << 20) << "this test sizes its blocks relative to the process's high-water mark";
+  // A small block is cached; then a request more than twice its size and twice the high-water mark misses. Keeping the
+  // small block would put in-use + cached above the mark (plus its 1/16 slack), so the miss releases it first.
+  const int64_t small_floats = 2 << 20;  // 8 MiB
+  const int64_t large_floats = std::max<int64_t>(8 << 20, peak / 2 + (1 << 20));  // >= 2 x peak bytes, >= 32 MiB
+  { Tensor small = torch::ones({small_floats}); }
+  const auto cached = caching_cpu_allocator_stats();
+  ASSERT_GE(cached.cached_bytes, small_floats * 4);
+  {
+    Tensor large = torch::ones({large_floats});
+    const auto after_miss = caching_cpu_allocator_stats();
+    EXPECT_EQ(after_miss.misses, cached.misses + 1);
+    EXPECT_GT(after_miss.trimmed, cached.trimmed);
+    EXPECT_EQ(after_miss.cached_bytes, 0);
+    EXPECT_GE(after_miss.peak_in_use_bytes, large_floats * 4);
+  }
+  // The steady state of a training loop: the same size again is a hit and trims nothing.
+  const auto cached_large = caching_cpu_allocator_stats();
+  EXPECT_GE(cached_large.cached_bytes, large_floats * 4);
+  {
+    Tensor again = torch::zeros({large_floats});
+    const auto after_hit = caching_cpu_allocator_stats();
+    EXPECT_EQ(after_hit.hits, cached_large.hits + 1);
+    EXPECT_EQ(after_hit.trimmed, cached_large.trimmed);
+  }
+  release_cached_cpu_memory();
 }

@@ -15,8 +15,8 @@ doc=$root/docs/config-reference.md
 [[ -f $doc ]] || { echo "$0: $doc is missing" >&2; exit 1; }
 
 # `--help-config` prints `| key | type | default | meaning |` rows whose meaning ends with " One of: `a` `b`." and/or
-# " Range [min, max]." (config::Schema::to_markdown); this moves those into their own column, escapes the '|' of the
-# meanings (they would split a table cell), and lists the ignored reference keys below the table.
+# " Range [min, max]." (config::Schema::to_markdown, which already escapes the '|' inside cells); this moves those into
+# their own column and lists the ignored reference keys below the table.
 table() {
   "$bin" "$1" --help-config | awk '
     /^\| `/ {
@@ -24,7 +24,6 @@ table() {
       i = index(line, " | "); key = substr(line, 1, i - 1); line = substr(line, i + 3)
       i = index(line, " | "); type = substr(line, 1, i - 1); line = substr(line, i + 3)
       i = index(line, " | "); def = substr(line, 1, i - 1); meaning = substr(line, i + 3)
-      gsub(/\|/, "\\|", meaning)
       if (def == "`(ignored)`") { ignored[++n] = "- " key ": " meaning; next }
       sub(/^an? /, "", type)
       if (def == "`(required)`") def = "**required**"

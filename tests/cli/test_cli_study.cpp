@@ -145,3 +145,28 @@ TEST(CliStudy, DemoRunsTheEmbeddedStudyOnItsOwnPhantoms) {
   EXPECT_TRUE(fs::exists(out + "/study/efficiency.png"));
   EXPECT_NE(r.output.find("medssl demo finished"), std::string::npos) << r.output;
 }
+
+// The reference's finetune configs carry the study loop (exp_splits x repetitions): a study without its own fractions
+// / repetitions runs exactly those cells.
+TEST(CliStudy, FinetuneConfigExpSplitsAndRepetitionsDriveAStudyWithoutItsOwn) {
+  testkit::TempDir dir;
+  json study = json::parse(testkit::read_text(write_study(dir)));
+  study.erase("fractions");
+  study.erase("repetitions");
+  study["methods"] = {"baseline"};
+  study["finetune_config"]["exp_splits"] = {50};
+  study["finetune_config"]["repetitions"] = 2;
+  const auto config = dir.file("reference_loop.json");
+  std::ofstream(config) << study.dump(2);
+  const auto out = dir.file("out");
+  auto r = run_cli(study_cmd(config, out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (auto cell : {"f50_r0", "f50_r1"})
+    EXPECT_TRUE(fs::exists(out + "/finetune/baseline/" + std::string(cell) + "/finetune.json")) << cell;
+  EXPECT_FALSE(fs::exists(out + "/finetune/baseline/f100_r0"));
+  EXPECT_EQ(lines_of(out + "/results.csv").size(), 1u + 2 * 3) << testkit::read_text(out + "/results.csv");
+  // An out-of-range split names where it came from.
+  r = run_cli(study_cmd(config, dir.file("bad")) + " --set finetune.exp_splits=[150]");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("exp_splits"), std::string::npos) << r.output;
+}

@@ -90,6 +90,18 @@ TEST(Config, MarkdownListsEveryKey) {
   for (auto k : {"algorithm", "batch_size", "lr", "exp_splits", "embed_dim"}) EXPECT_NE(md.find(k), std::string::npos) << k;
 }
 
+TEST(Config, MarkdownEscapesPipesSoEveryRowKeepsFourCells) {
+  Schema s("loss");
+  s.key("loss", Type::string, "dice|ce", "dice | dice_ce | ce");
+  const auto md = s.to_markdown();
+  EXPECT_NE(md.find(R"(`"dice\|ce"`)"), std::string::npos) << md;
+  EXPECT_NE(md.find("dice \\| dice_ce \\| ce"), std::string::npos) << md;
+  const std::string row = md.substr(md.find("| `loss`"));
+  int unescaped = 0;
+  for (size_t i = 0; i < row.size() && row[i] != '\n'; ++i) unescaped += row[i] == '|' && (i == 0 || row[i - 1] != '\\');
+  EXPECT_EQ(unescaped, 5) << row;
+}
+
 TEST(Config, ClosestMatch) {
   EXPECT_EQ(closest_match("epoch", {"epochs", "lr"}), "epochs");
   EXPECT_EQ(closest_match("zzzzzzzz", {"epochs", "lr"}), "");

@@ -177,4 +177,6 @@ TEST(FinetuneRun, ClassificationOnSyntheticFundusReportsQuadraticKappa) {
   EXPECT_EQ(s["confusion_matrix"].size(), 5u);
   json model = json::parse(testkit::read_text(request.out_dir + "/model.json"));
   EXPECT_EQ(model["model"]["architecture"], "unet_encoder_classifier");
+  // pooling unset: the UNet encoder's own max pooling (not the reference's null = none).
+  EXPECT_EQ(model["model"]["encoder_options"]["pooling"], "max") << model.dump(1);
 }

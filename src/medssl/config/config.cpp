@@ -113,7 +113,13 @@ std::string Schema::to_markdown() const {
     if (k.min || k.max)
       extra += fmt::format(" Range [{}, {}].", k.min ? fmt::format("{}", *k.min) : "-inf",
                            k.max ? fmt::format("{}", *k.max) : "inf");
-    out += fmt::format("| `{}` | {} | `{}` | {}{} |\n", k.name, k.ignored ? "-" : type_name(k.type), def, k.doc, extra);
+    // A '|' inside a cell would end it: Markdown tables need it escaped (also inside code spans).
+    auto cell = [](std::string text) {
+      for (size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2)) text.insert(at, "\\");
+      return text;
+    };
+    out += fmt::format("| `{}` | {} | `{}` | {} |\n", k.name, k.ignored ? "-" : type_name(k.type), cell(def),
+                       cell(k.doc + extra));
   }
   return out;
 }

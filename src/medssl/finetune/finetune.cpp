@@ -135,7 +135,10 @@ FinetuneModelSpec model_spec(const config::Config& c, const json& manifest, cons
   if (c.has("num_layers")) options["num_layers"] = c.get<int64_t>("num_layers");
   if (c.has("encoder_variant")) options["variant"] = c.get<std::string>("encoder_variant");
   if (c.has("dropout")) options["dropout"] = c.get<double>("dropout");
-  if (c.raw().contains("pooling")) options["pooling"] = c.raw().at("pooling").is_null() ? json("none") : c.raw().at("pooling");
+  // Validation fills an absent key with its default, so "auto" (the default) is what tells "not set" from null.
+  const json pooling = c.raw().value("pooling", json("auto"));
+  const bool pooling_set = pooling != json("auto");
+  if (pooling_set) options["pooling"] = pooling.is_null() ? json("none") : pooling;
   const std::string prediction = c.has("prediction_architecture") ? c.get<std::string>("prediction_architecture") : "";
   if (prediction == "swinunetr" || prediction == "unetr") {
     check(task == "segmentation", "prediction_architecture {} is a segmentation network; the task is {}", prediction,
@@ -160,8 +163,8 @@ FinetuneModelSpec model_spec(const config::Config& c, const json& manifest, cons
       check(dims == 2, "DenseNet-121 is a 2D network; the data is {}D", dims);
       spec.architecture = "densenet121_classifier";
       // The reference's kaggle finetuning pools the DenseNet features by average (pooling has no parameters).
-      options = {{"pooling", c.raw().contains("pooling") && !c.raw().at("pooling").is_null()
-                                 ? c.raw().at("pooling") : json("avg")}};
+      // A null (the reference's "no pooling") cannot apply to a classifier head: it keeps the average too.
+      options = {{"pooling", pooling_set && !pooling.is_null() ? pooling : json("avg")}};
     } else {
       spec.architecture = "unet_encoder_classifier";
     }

@@ -32,8 +32,8 @@ const config::Schema& finetune_schema() {
     s.range("encoder_lr_scale", 0.0, 100.0);
     s.key("epochs_warmup", Type::integer, 2, "initialized mode: epochs with the encoder frozen before it is unfrozen");
     s.range("epochs_warmup", 0, std::nullopt);
-    s.key("exp_splits", Type::number_list, json::array({100, 10, 1}), "label fractions in percent (the study runs each)");
-    s.key("repetitions", Type::integer, 2, "repetitions per fraction (different training subsets and seeds)");
+    s.key("exp_splits", Type::number_list, json::array({100, 10, 1}), "label fractions in percent: `medssl study` runs each when its own `fractions` is unset (one `medssl finetune` runs --fraction)");
+    s.key("repetitions", Type::integer, 2, "repetitions per fraction (different training subsets and seeds): `medssl study` uses it when its own `repetitions` is unset");
     s.range("repetitions", 1, std::nullopt);
     s.key("loss", Type::string, "weighted_dice_loss",
           "dice | dice_ce | weighted_dice_loss (the reference's) | ce | binary_crossentropy (multilabel grades)");
@@ -62,7 +62,10 @@ const config::Schema& finetune_schema() {
     s.key("folds", Type::integer, 5, "folds of do_cross_val").range("folds", 2, 100);
     // Model (used with --pretrained none; a pretrain run's manifest provides them otherwise).
     s.optional("encoder_architecture", Type::string, "2D classification: DenseNet121 / densenet121; default: the UNet encoder");
-    s.add(config::KeySpec{"pooling", Type::any, json(), "final encoder pooling: max | avg | none/null", {}, {}, {}, true});
+    // "auto", not null, is the default: null is a value here (the reference's configs write null for "none").
+    s.key("pooling", Type::any, "auto",
+          "final encoder pooling: max | avg | none/null (the reference's null); auto: the pretrained encoder's, else "
+          "max for the UNet encoder and avg for DenseNet-121");
     s.optional("enc_filters", Type::integer, "UNet encoder base filters (default 16, or the pretrained encoder's)");
     s.range("enc_filters", 1, 1024);
     s.optional("num_layers", Type::integer, "UNet depth (default 4, or the pretrained encoder's)");

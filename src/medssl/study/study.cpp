@@ -189,8 +189,6 @@ json run_study(const StudyRequest& request) {
   const std::string out = request.out_dir, source = c.source().empty() ? "study config" : c.source();
   check(!out.empty(), "study: --out DIR is required");
   const auto methods = study_methods(c);
-  const auto fractions = c.get<std::vector<double>>("fractions");
-  const int repetitions = c.get<int>("repetitions");
   const auto metrics = c.get<std::vector<std::string>>("metrics");
   auto dir_of = [&](const std::string& key) {
     return c.has(key) ? c.get<std::string>(key) : c.has("data_dir") ? c.get<std::string>("data_dir") : std::string();
@@ -198,6 +196,20 @@ json run_study(const StudyRequest& request) {
   const std::string pretrain_data = dir_of("pretrain_data_dir"), finetune_data = dir_of("finetune_data_dir");
   const json pretrain_base = stage_config(c, "pretrain_config", "pretrain");
   const json finetune_base = stage_config(c, "finetune_config", "finetune");
+  // The reference loops over its finetune config's exp_splits x repetitions; a study without its own fractions /
+  // repetitions does the same (validated by the finetune schema below).
+  MethodSpec every_method;
+  every_method.name = "every method";
+  const config::Config finetune_checked = finetune_config_of(finetune_base, every_method, finetune_data, source);
+  const auto fractions = c.has("fractions")                ? c.get<std::vector<double>>("fractions")
+                         : finetune_base.contains("exp_splits") ? finetune_checked.get<std::vector<double>>("exp_splits")
+                                                                : std::vector<double>{5, 10, 25, 50, 100};
+  const int repetitions = c.has("repetitions")                ? c.get<int>("repetitions")
+                          : finetune_base.contains("repetitions") ? finetune_checked.get<int>("repetitions")
+                                                                  : 1;
+  for (double f : fractions)
+    check(f > 0 && f <= 100, "{}: label fraction {} (from {}) must be in (0, 100] percent", source, f,
+          c.has("fractions") ? "fractions" : "the finetune config's exp_splits");
 
   // Every run's config is validated before anything runs: a typo fails in a second, not after hours of pretraining.
   std::map<std::string, config::Config> pretrain_cfg, finetune_cfg;

@@ -24,9 +24,13 @@ const config::Schema& study_schema() {
     s.required("methods", Type::any,
                "list of algorithm names (rotation, rpl, jigsaw, exemplar, cpc, ..., baseline) or objects "
                "{name, algorithm, config, overrides, finetune_overrides, pretrained}");
-    s.key("fractions", Type::number_list, json::array({5, 10, 25, 50, 100}), "label fractions in percent");
+    s.optional("fractions", Type::number_list,
+               "label fractions in percent; default: the finetune config's exp_splits (the reference's key) if it "
+               "sets them, else [5, 10, 25, 50, 100]");
     s.range("fractions", 1e-9, 100);
-    s.key("repetitions", Type::integer, 1, "finetuning repetitions per method and fraction (or folds)");
+    s.optional("repetitions", Type::integer,
+               "finetuning repetitions per method and fraction (or folds); default: the finetune config's "
+               "repetitions if it sets them, else 1");
     s.range("repetitions", 1, 1000);
     s.key("metrics", Type::string_list, json::array({"auto"}),
           "test metrics per run: auto (dice for segmentation, qw_kappa for classification), dice, jaccard, "

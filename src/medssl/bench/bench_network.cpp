@@ -41,7 +41,8 @@ BenchNetwork build_model_case(const NetworkRequest& r, const ModelCase& c) {
   const int dims = static_cast<int>(r.input.size()) - 1;
   check(c.spatial_dims == 0 || c.spatial_dims == dims, "bench: --model {} needs a {}D --input (C x {}), got {}",
         c.name, c.spatial_dims, c.spatial_dims == 3 ? "D x H x W" : "H x W", format_sizes(r.input));
-  check(r.sets.empty(), "bench: --set applies to --task cases only (got {} for --model {})", r.sets.front(), c.name);
+  // check() evaluates its message arguments even when it passes: never call front() on an empty list there.
+  if (!r.sets.empty()) fail("bench: --set applies to --task cases only (got {} for --model {})", r.sets.front(), c.name);
   finetune::FinetuneModelSpec spec;
   spec.task = c.task;
   spec.architecture = c.architecture;

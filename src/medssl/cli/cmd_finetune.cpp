@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "medssl/cli/command.h"
+#include "medssl/cli/training_run_cli.h"
 #include "medssl/config/config.h"
-#include "medssl/core/atomic_file.h"
 #include "medssl/core/log.h"
 #include "medssl/train/distributed.h"
 #include "medssl/train/local_launcher.h"
@@ -21,9 +21,7 @@ struct FinetuneArgs {
   bool strict_contract = false;
   double fraction = 100.0;
   int repetition = 0;
-  std::vector<std::string> sets;
-  bool resume = false, help_config = false;
-  int nproc = 1;
+  TrainingRunArgs run;
 };
 
 std::string score_text(const nlohmann::json& v) { return v.is_number() ? fmt::format("{:.4f}", v.get<double>()) : "n/a"; }
@@ -47,27 +45,19 @@ MEDSSL_COMMAND("finetune", [](CLI::App& app) {
   cmd->add_option("--mode", a.mode, "initialized | frozen | random (default: initialized with pretrained weights, else "
                   "random)");
   cmd->add_option("--out", a.out, "run folder: checkpoints, metrics.csv, model.pt, model.json, finetune.json");
-  cmd->add_option("--set", a.sets, "override a config key: key=value (repeatable)");
-  cmd->add_flag("--resume", a.resume, "continue the run in --out from checkpoints/last.pt");
-  cmd->add_flag("--help-config", a.help_config, "print every config key with its default and exit");
-  cmd->add_option("--nproc", a.nproc, "data-parallel processes on this machine (batch_size is their global batch; "
-                  "torchrun / srun environments are honoured instead, docs/distributed.md)")
-      ->check(CLI::PositiveNumber);
+  add_training_run_options(cmd, a.run);
   cmd->callback([] {
-    if (a.help_config) {
+    if (a.run.help_config) {
       std::cout << finetune::finetune_schema().to_markdown();
       return;
     }
     apply_global_options();
-    check(!a.out.empty(), "finetune: --out DIR is required");
-    // Litter of a killed earlier run (never a finished file). Rank 0 only: on another node of a multi-node run, rank
-    // 0's live temporaries would look like a dead process's.
-    if (train::distributed_env().is_main()) remove_stale_temp_files(a.out);
+    begin_training_run("finetune", a.out);
     check(!a.pretrained.empty() || !a.init_weights.empty(),
           "finetune: --pretrained RUN_DIR|none or --init-weights FILE is required");
-    check(!a.config_path.empty() || !a.sets.empty(), "finetune: give --config FILE (and/or --set key=value)");
+    check(!a.config_path.empty() || !a.run.sets.empty(), "finetune: give --config FILE (and/or --set key=value)");
     finetune::FinetuneRequest request;
-    request.config = config::load(a.config_path, finetune::finetune_schema(), a.sets);
+    request.config = config::load(a.config_path, finetune::finetune_schema(), a.run.sets);
     request.pretrained = a.pretrained.empty() ? "none" : a.pretrained;
     request.init_weights = a.init_weights;
     request.maps = a.maps;
@@ -78,9 +68,9 @@ MEDSSL_COMMAND("finetune", [](CLI::App& app) {
     request.repetition = a.repetition;
     request.mode = a.mode;
     request.out_dir = a.out;
-    request.resume = a.resume;
+    request.resume = a.run.resume;
     // --nproc N: this process only launches N ranks, each of which re-runs this command (config checked once here).
-    if (train::launch_ranks_if_asked(a.nproc, global_options().threads)) return;
+    if (train::launch_ranks_if_asked(a.run.nproc, global_options().threads)) return;
     request.distributed = train::join_training_ranks(request.config.get<std::string>("device"));
     auto s = finetune::run_finetuning(request);
     if (request.distributed && !request.distributed->is_main()) return;

@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "medssl/cli/command.h"
+#include "medssl/cli/training_run_cli.h"
 #include "medssl/config/config.h"
-#include "medssl/core/atomic_file.h"
 #include "medssl/core/log.h"
 #include "medssl/train/distributed.h"
 #include "medssl/train/local_launcher.h"
@@ -14,10 +14,10 @@ namespace {
 
 struct PretrainArgs {
   std::string config_path, out, init_weights, entry;
-  std::vector<std::string> sets, maps;
+  std::vector<std::string> maps;
   double min_match = 1.0;
-  bool resume = false, allow_partial = false, help_config = false;
-  int nproc = 1;
+  bool allow_partial = false;
+  TrainingRunArgs run;
 };
 
 MEDSSL_COMMAND("pretrain", [](CLI::App& app) {
@@ -26,8 +26,7 @@ MEDSSL_COMMAND("pretrain", [](CLI::App& app) {
                                  "Self-supervised pretraining (rotation, rpl, jigsaw, exemplar, cpc) of an encoder");
   cmd->add_option("--config", a.config_path, "JSON config (reference keys accepted; configs/pretrain/*.json)");
   cmd->add_option("--out", a.out, "run folder: checkpoints, metrics.csv, encoder.pt, pretrain.json");
-  cmd->add_option("--set", a.sets, "override a config key: key=value (repeatable)");
-  cmd->add_flag("--resume", a.resume, "continue the run in --out from checkpoints/last.pt");
+  add_training_run_options(cmd, a.run);
   cmd->add_option("--init-weights", a.init_weights, "start from these weights (medssl checkpoint or export, Python "
                   "torch.save state dict; docs/weights.md); writes RUN/transfer.json");
   cmd->add_option("--map", a.maps, "with --init-weights: rename the file's tensors, OLD=NEW prefix (repeatable)");
@@ -35,32 +34,25 @@ MEDSSL_COMMAND("pretrain", [](CLI::App& app) {
                   "fill (default 1: all)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--entry", a.entry, "with --init-weights: the nested state dict of a file holding several");
   cmd->add_flag("--allow-partial", a.allow_partial, "with --init-weights: --min-match 0 (load what fits, list the rest)");
-  cmd->add_flag("--help-config", a.help_config, "print every config key with its default and exit");
-  cmd->add_option("--nproc", a.nproc, "data-parallel processes on this machine (batch_size is their global batch; "
-                  "torchrun / srun environments are honoured instead, docs/distributed.md)")
-      ->check(CLI::PositiveNumber);
   cmd->callback([] {
-    if (a.help_config) {
+    if (a.run.help_config) {
       std::cout << pretext::pretrain_schema().to_markdown();
       return;
     }
     apply_global_options();
-    check(!a.out.empty(), "pretrain: --out RUN_DIR is required");
-    // Litter of a killed earlier run (never a finished file). Rank 0 only: on another node of a multi-node run, rank
-    // 0's live temporaries would look like a dead process's.
-    if (train::distributed_env().is_main()) remove_stale_temp_files(a.out);
-    check(!a.config_path.empty() || !a.sets.empty(), "pretrain: give --config FILE (and/or --set key=value)");
+    begin_training_run("pretrain", a.out);
+    check(!a.config_path.empty() || !a.run.sets.empty(), "pretrain: give --config FILE (and/or --set key=value)");
     pretext::PretrainRequest request;
-    request.config = config::load(a.config_path, pretext::pretrain_schema(), a.sets);
+    request.config = config::load(a.config_path, pretext::pretrain_schema(), a.run.sets);
     request.out_dir = a.out;
-    request.resume = a.resume;
+    request.resume = a.run.resume;
     request.init_weights = a.init_weights;
     request.allow_partial = a.allow_partial;
     request.maps = a.maps;
     request.min_match = a.min_match;
     request.entry = a.entry;
     // --nproc N: this process only launches N ranks, each of which re-runs this command (config checked once here).
-    if (train::launch_ranks_if_asked(a.nproc, global_options().threads)) return;
+    if (train::launch_ranks_if_asked(a.run.nproc, global_options().threads)) return;
     request.distributed = train::join_training_ranks(request.config.get<std::string>("device"));
     auto summary = pretext::run_pretraining(request);
     if (request.distributed && !request.distributed->is_main()) return;

@@ -52,7 +52,7 @@ MEDSSL_COMMAND("finetune", [](CLI::App& app) {
       return;
     }
     apply_global_options();
-    begin_training_run("finetune", a.out);
+    begin_training_run("finetune", "DIR", a.out);
     check(!a.pretrained.empty() || !a.init_weights.empty(),
           "finetune: --pretrained RUN_DIR|none or --init-weights FILE is required");
     check(!a.config_path.empty() || !a.run.sets.empty(), "finetune: give --config FILE (and/or --set key=value)");

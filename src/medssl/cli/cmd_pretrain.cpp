@@ -40,7 +40,7 @@ MEDSSL_COMMAND("pretrain", [](CLI::App& app) {
       return;
     }
     apply_global_options();
-    begin_training_run("pretrain", a.out);
+    begin_training_run("pretrain", "RUN_DIR", a.out);
     check(!a.config_path.empty() || !a.run.sets.empty(), "pretrain: give --config FILE (and/or --set key=value)");
     pretext::PretrainRequest request;
     request.config = config::load(a.config_path, pretext::pretrain_schema(), a.run.sets);

@@ -15,8 +15,8 @@ void add_training_run_options(CLI::App* cmd, TrainingRunArgs& args) {
       ->check(CLI::PositiveNumber);
 }
 
-void begin_training_run(const std::string& verb, const std::string& out) {
-  check(!out.empty(), "{}: --out {} is required", verb, verb == "pretrain" ? "RUN_DIR" : "DIR");
+void begin_training_run(const std::string& verb, const std::string& out_placeholder, const std::string& out) {
+  check(!out.empty(), "{}: --out {} is required", verb, out_placeholder);
   if (train::distributed_env().is_main()) remove_stale_temp_files(out);
 }
 

@@ -20,6 +20,7 @@ void add_training_run_options(CLI::App* cmd, TrainingRunArgs& args);
 /// Before a training verb loads its config: --out must be given, and the temporaries a killed earlier run left in it
 /// are removed (never a finished file). Rank 0 only: on another node of a multi-node run, rank 0's live temporaries
 /// would look like a dead process's.
-void begin_training_run(const std::string& verb, const std::string& out);
+/// `out_placeholder` names --out's value in the message (RUN_DIR, DIR), as the verb's usage line does.
+void begin_training_run(const std::string& verb, const std::string& out_placeholder, const std::string& out);
 
 }  // namespace medssl::cli

@@ -100,6 +100,11 @@ const KeySpec* Schema::find(const std::string& name) const {
 }
 
 std::string Schema::to_markdown() const {
+  // A '|' inside a cell would end it: Markdown tables need it escaped (also inside code spans).
+  auto cell = [](std::string text) {
+    for (size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2)) text.insert(at, "\\");
+    return text;
+  };
   std::string out = fmt::format("### {}\n\n| key | type | default | meaning |\n| --- | --- | --- | --- |\n", name_);
   for (const auto& k : keys_) {
     std::string def = k.ignored ? "(ignored)" : (k.default_value.is_null() ? (k.optional ? "(unset)" : "(required)")
@@ -113,11 +118,6 @@ std::string Schema::to_markdown() const {
     if (k.min || k.max)
       extra += fmt::format(" Range [{}, {}].", k.min ? fmt::format("{}", *k.min) : "-inf",
                            k.max ? fmt::format("{}", *k.max) : "inf");
-    // A '|' inside a cell would end it: Markdown tables need it escaped (also inside code spans).
-    auto cell = [](std::string text) {
-      for (size_t at = text.find('|'); at != std::string::npos; at = text.find('|', at + 2)) text.insert(at, "\\");
-      return text;
-    };
     out += fmt::format("| `{}` | {} | `{}` | {} |\n", k.name, k.ignored ? "-" : type_name(k.type), cell(def),
                        cell(k.doc + extra));
   }

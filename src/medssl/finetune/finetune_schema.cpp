@@ -34,6 +34,7 @@ const config::Schema& finetune_schema() {
     s.range("epochs_warmup", 0, std::nullopt);
     s.key("exp_splits", Type::number_list, json::array({100, 10, 1}), "label fractions in percent: `medssl study` runs each when its own `fractions` is unset (one `medssl finetune` runs --fraction)");
     s.key("repetitions", Type::integer, 2, "repetitions per fraction (different training subsets and seeds): `medssl study` uses it when its own `repetitions` is unset");
+    s.range("exp_splits", 1e-9, 100);
     s.range("repetitions", 1, std::nullopt);
     s.key("loss", Type::string, "weighted_dice_loss",
           "dice | dice_ce | weighted_dice_loss (the reference's) | ce | binary_crossentropy (multilabel grades)");

@@ -38,6 +38,7 @@ PIPE_SIZE=${PIPE_SIZE:-$PIPE_SIZE_DEFAULT}
 ALL_CASES=(
   "unet3d|--model unet3d --input 1x${V3}x${V3}x${V3} --batch 2"
   "densenet121_2d|--model densenet121_2d --input 3x${D2}x${D2} --batch 4"
+  "densenet121_2d_both_cl|--model densenet121_2d --input 3x${D2}x${D2} --batch 4"
   "unetr|--model unetr --input 1x${VIT}x${VIT}x${VIT} --batch 1"
   "simsiam2d|--task simsiam --input 1x96x96 --batch 8"
   "rotation|--task rotation --input 1x${V3}x${V3}x${V3} --batch 2"
@@ -68,13 +69,18 @@ EOF
 for entry in "${ALL_CASES[@]}"; do
   name=${entry%%|*}; args=${entry#*|}
   selected "$name" || continue
+  # Each side as a user runs it by default: medssl's memory_format auto (channels-last for the 2D DenseNet on CPU),
+  # PyTorch's contiguous tensors. The *_both_cl row puts both sides in channels-last, to show what that layout alone
+  # gives PyTorch.
+  medssl_extra=""; peer_extra=""
+  case $name in *_both_cl) medssl_extra="--memory-format channels_last"; peer_extra="--channels-last" ;; esac
   # shellcheck disable=SC2086
-  if ! "$MEDSSL" --threads "$THREADS" bench train $args --steps "$STEPS" --warmup "$WARMUP" --json \
+  if ! "$MEDSSL" --threads "$THREADS" bench train $args $medssl_extra --steps "$STEPS" --warmup "$WARMUP" --json \
          >"$OUT/$name.medssl.out" 2>"$OUT/$name.medssl.log"; then
     echo "| $name | FAILED (medssl): $(tail -1 "$OUT/$name.medssl.log" | cut -c1-160) | | | | | |"; status=1; continue
   fi
   # shellcheck disable=SC2086
-  if ! $PY bench/peer/train_step.py $args --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" --json \
+  if ! $PY bench/peer/train_step.py $args $peer_extra --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" --json \
          >"$OUT/$name.peer.out" 2>"$OUT/$name.peer.log"; then
     echo "| $name | FAILED (PyTorch): $(tail -1 "$OUT/$name.peer.log" | cut -c1-160) | | | | | |"; status=1; continue
   fi

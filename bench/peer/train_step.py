@@ -157,6 +157,8 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--set", action="append", default=[], help="task parameter key=value")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--channels-last", action="store_true",
+                    help="model and batch in channels-last memory format (torch.channels_last / channels_last_3d)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.batch < 1 or a.steps < 1 or a.warmup < 0 or a.threads < 1:
@@ -173,6 +175,14 @@ def main():
     else:
         model, inputs, loss_fn, samples = build_task(a.task, shape, a.batch, params)
         case = f"task={a.task}"
+    if a.channels_last:
+        def channels_last(t):
+            if not t.is_floating_point() or t.dim() not in (4, 5):
+                return t
+            return t.contiguous(memory_format=torch.channels_last if t.dim() == 4 else torch.channels_last_3d)
+        for p in model.parameters():
+            p.data = channels_last(p.data)
+        inputs = {k: channels_last(v) for k, v in inputs.items()}
     # Adam with the Keras epsilon, as medssl's pretrain/finetune defaults (train/optim.h keras_adam).
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr, eps=1e-7)
     model.train()
@@ -191,7 +201,7 @@ def main():
     stats = common.step_stats(times)
     common.emit({"case": f"train {case} input={a.input} batch={a.batch}", "params": pm.count_parameters(model),
                  "batch": {k: list(v.shape) for k, v in inputs.items()}, "samples_per_step": samples,
-                 "threads": threads, "step_s": stats, "samples_per_s": samples / stats["median"],
+                 "threads": threads, "channels_last": a.channels_last, "step_s": stats, "samples_per_s": samples / stats["median"],
                  "peak_rss_mb": common.peak_rss_mb(), "baseline_rss_mb": baseline}, a.json)
 
 

@@ -24,20 +24,6 @@ train::OptimizerOptions optimizer_options(const TrainBenchOptions& o) {
   return opt;
 }
 
-// Channels-last for every 4-D / 5-D floating tensor: conv weights and image batches (N, C, [D,] H, W).
-torch::Tensor to_channels_last(const torch::Tensor& t) {
-  if (!t.defined() || !t.is_floating_point()) return t;
-  if (t.dim() == 5) return t.contiguous(at::MemoryFormat::ChannelsLast3d);
-  if (t.dim() == 4) return t.contiguous(at::MemoryFormat::ChannelsLast);
-  return t;
-}
-
-void convert_channels_last(torch::nn::Module& module, train::Batch& batch) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : module.parameters()) p.set_data(to_channels_last(p));
-  for (auto& [name, t] : batch.tensors) t = to_channels_last(t);
-}
-
 }  // namespace
 
 TrainBenchResult run_train_bench(const TrainBenchOptions& o) {
@@ -48,7 +34,6 @@ TrainBenchResult run_train_bench(const TrainBenchOptions& o) {
   result.baseline_rss_mb = rss_mb();
 
   BenchNetwork net = build_bench_network(o.network);
-  if (o.channels_last) convert_channels_last(*net.module, net.batch);
   result.label = net.label;
   result.params = models::count_parameters(*net.module);
   result.batch = batch_shapes(net.batch);
@@ -62,6 +47,7 @@ TrainBenchResult run_train_bench(const TrainBenchOptions& o) {
   to.seed = o.network.seed;
   to.device = o.device;
   to.amp = o.amp;
+  to.memory_format = o.memory_format;
   to.label = "bench " + net.label;
   to.optimizer = optimizer_options(o);
   to.optimizer.groups = net.param_groups;
@@ -88,6 +74,7 @@ TrainBenchResult run_train_bench(const TrainBenchOptions& o) {
         "bench: {} of {} timed steps completed (steps skipped for a non-finite loss are not timed)",
         step_seconds.size(), o.steps);
 
+  result.channels_last = trainer.channels_last();
   result.step = time_stats(step_seconds);
   result.samples_per_s = static_cast<double>(result.samples_per_step) / result.step.median;
   result.peak_rss_mb = peak_rss_mb();
@@ -106,7 +93,8 @@ nlohmann::ordered_json to_json(const TrainBenchOptions& o, const TrainBenchResul
   j["threads"] = torch_threads();
   j["device"] = o.device;
   j["amp"] = o.amp;
-  j["channels_last"] = o.channels_last;
+  j["memory_format"] = o.memory_format;
+  j["channels_last"] = r.channels_last;
   j["optimizer"] = o.optimizer;
   j["step_s"] = {{"median", r.step.median}, {"p10", r.step.p10}, {"p90", r.step.p90},
                  {"mean", r.step.mean},     {"min", r.step.min}, {"max", r.step.max}, {"n", r.step.n}};

@@ -25,7 +25,7 @@ struct TrainBenchOptions {
   double lr = 1e-4;
   std::string device = "cpu";
   std::string amp = "none";        ///< none | bf16 | fp16 (CUDA)
-  bool channels_last = false;      ///< convolution weights and the image batch in channels-last memory format
+  std::string memory_format = "auto";  ///< the training key: auto | contiguous | channels_last (train/memory_format.h)
 };
 
 struct TrainBenchResult {
@@ -38,6 +38,7 @@ struct TrainBenchResult {
   double peak_rss_mb = 0.0, baseline_rss_mb = 0.0;
   double cuda_peak_mb = 0.0;       ///< 0 on CPU
   double data_wait_frac = 0.0;     ///< the trainer's own measurement (about 0 here by construction)
+  bool channels_last = false;      ///< what memory_format resolved to
 };
 
 TrainBenchResult run_train_bench(const TrainBenchOptions& options);

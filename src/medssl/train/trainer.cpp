@@ -9,6 +9,7 @@
 #include "medssl/core/progress.h"
 #include "medssl/models/sync_batch_norm.h"
 #include "medssl/train/freeze.h"
+#include "medssl/train/memory_format.h"
 
 namespace medssl::train {
 
@@ -134,6 +135,11 @@ void Trainer::setup() {
     amp_ = AmpMode::none;
   }
   model_->to(device_);
+  channels_last_ = use_channels_last(o.memory_format, *model_, device_);
+  if (channels_last_) {
+    convert_to_channels_last(*model_);
+    log::debug("{}: convolution weights in channels-last memory format (memory_format {})", o.label, o.memory_format);
+  }
 
   ScheduleOptions so = o.schedule;
   so.base_lr = o.optimizer.lr;

@@ -53,6 +53,7 @@ struct TrainerOptions {
   uint64_t seed = 0;
   std::string device = "cpu";  ///< cpu | cuda | cuda:N
   std::string amp = "none";    ///< none | bf16 | fp16 (CUDA only; on CPU a warning and fp32)
+  std::string memory_format = "auto";  ///< auto | contiguous | channels_last (memory_format.h)
   int64_t log_every_steps = 0;  ///< also log a plain progress line every N steps (0 = only the Progress line)
   std::string run_dir;          ///< "" = write no files at all
   std::string label = "train";  ///< shown in progress lines
@@ -136,6 +137,9 @@ class Trainer {
   std::function<void(int64_t epoch, Trainer&)> on_epoch_start;
 
   std::string checkpoint_dir() const;
+  /// Whether the model's convolution weights were put in channels-last format (memory_format.h; known after fit()
+  /// or resume() began).
+  bool channels_last() const { return channels_last_; }
   std::string last_checkpoint_path() const;
   std::string best_checkpoint_path() const;
   /// Writes a checkpoint of the current state to `path` (atomic).
@@ -170,6 +174,7 @@ class Trainer {
   TrainingState state_;
   int64_t steps_per_epoch_ = 0;
   bool frozen_ = false;
+  bool channels_last_ = false;
   bool writes_files_ = false;  ///< run_dir given and this is the main rank
   std::unique_ptr<EpochAccumulators> partial_;  ///< restored partial-epoch sums after a mid-epoch resume
 };

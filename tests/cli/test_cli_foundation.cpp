@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "medssl/data/layouts/dataset_index.h"
+#include "medssl_test_paths.h"
 #include "testkit/testkit.h"
 
 using namespace medssl;
@@ -18,6 +19,21 @@ TEST(CliFoundation, HelpListsVerbsAndBadVerbFails) {
   for (auto verb : {"synth", "info", "prepare"}) EXPECT_NE(help.output.find(verb), std::string::npos) << verb;
   EXPECT_NE(run_cli("no-such-verb").exit_code, 0);
   EXPECT_EQ(run_cli("synth ct3d --help").exit_code, 0);
+}
+
+// The stamp is taken at build time: it names the commit the sources were built from (plus "-dirty" for uncommitted
+// changes), not the one CMake was last configured at. Outside a git checkout (a source tarball) it is "unknown".
+TEST(CliFoundation, VersionNamesTheCommitTheBinaryWasBuiltFrom) {
+  auto version = run_cli("--version");
+  ASSERT_EQ(version.exit_code, 0) << version.output;
+  auto head = testkit::run_command("git -C " + shell_quote(MEDSSL_SOURCE_DIR) + " rev-parse --short HEAD 2>/dev/null");
+  if (head.exit_code != 0 || head.output.empty()) {
+    EXPECT_NE(version.output.find("(unknown)"), std::string::npos) << version.output;
+    return;
+  }
+  head.output.erase(head.output.find_last_not_of(" \n") + 1);
+  EXPECT_NE(version.output.find("(" + head.output), std::string::npos)
+      << "medssl --version: " << version.output << " vs git HEAD " << head.output;
 }
 
 TEST(CliFoundation, SynthInfoPrepareOnCtPhantoms) {

@@ -38,6 +38,25 @@ TEST(UNet, Encoder3DOddSizeFloorsLikeKeras) {
   for (size_t i = 0; i < 4; ++i) EXPECT_EQ(f.skips[i].size(2), expected_skip_sizes[i]);
 }
 
+// global_max / global_avg pool the whole bottleneck map (contrastive embeddings): no extra halving, so a 3^3 map
+// (24^3 input, 3 levels) gives the maximum / mean over all 27 cells where the reference's 2x pool sees 8 of them.
+TEST(UNet, EncoderGlobalPoolingsCoverTheWholeBottleneck) {
+  torch::NoGradGuard no_grad;
+  for (std::string pooling : {"global_max", "global_avg"}) {
+    UNetEncoder encoder(UNetEncoderOptions().spatial_dims(3).enc_filters(4).num_layers(3).pooling(pooling));
+    encoder->eval();
+    auto f = encoder->forward(torch::randn({2, 1, 24, 24, 24}));
+    ASSERT_EQ(f.bottleneck.sizes(), torch::IntArrayRef({2, 32, 3, 3, 3})) << pooling;
+    ASSERT_EQ(f.output.sizes(), torch::IntArrayRef({2, 32, 1, 1, 1})) << pooling;
+    const auto expected = pooling == "global_max" ? f.bottleneck.amax({2, 3, 4}, true) : f.bottleneck.mean({2, 3, 4}, true);
+    EXPECT_TRUE(torch::allclose(f.output, expected)) << pooling;
+    // 8^3 input: 1^3 bottleneck, which a 2x pool could not halve again.
+    EXPECT_EQ(encoder->forward(torch::randn({1, 1, 8, 8, 8})).output.sizes(), torch::IntArrayRef({1, 32, 1, 1, 1}));
+  }
+  UNetEncoder reference(UNetEncoderOptions().spatial_dims(3).enc_filters(4).num_layers(3).pooling("max"));
+  EXPECT_THROW(reference->forward(torch::randn({1, 1, 8, 8, 8})), Error);
+}
+
 TEST(UNet, Full3DOutputMatchesInputAtOddSize) {
   torch::NoGradGuard no_grad;
   UNet unet(UNetOptions().spatial_dims(3).num_classes(3).enc_filters(4));
@@ -58,7 +77,7 @@ TEST(UNet, Full3DShapeDefaultFilters) {
 TEST(UNet, Full2DShapesBothVariantsAndPoolings) {
   torch::NoGradGuard no_grad;
   for (std::string variant : {"taleb", "modern"}) {
-    for (std::string pooling : {"max", "avg", "none"}) {
+    for (std::string pooling : {"max", "avg", "none", "global_max", "global_avg"}) {
       UNet unet(UNetOptions().spatial_dims(2).in_channels(2).num_classes(4).pooling(pooling).variant(variant));
       unet->eval();
       auto y = unet->forward(torch::randn({2, 2, 42, 38}));

@@ -65,7 +65,8 @@ const config::Schema& finetune_schema() {
     s.optional("encoder_architecture", Type::string, "2D classification: DenseNet121 / densenet121; default: the UNet encoder");
     // "auto", not null, is the default: null is a value here (the reference's configs write null for "none").
     s.key("pooling", Type::any, "auto",
-          "final encoder pooling: max | avg | none/null (the reference's null); auto: the pretrained encoder's, else "
+          "final encoder pooling: max | avg | none/null (the reference's null) | global_max | global_avg (UNet encoder, "
+          "over the whole map); auto: the pretrained encoder's, else "
           "max for the UNet encoder and avg for DenseNet-121");
     s.optional("enc_filters", Type::integer, "UNet encoder base filters (default 16, or the pretrained encoder's)");
     s.range("enc_filters", 1, 1024);

@@ -115,7 +115,7 @@ ModelHandle build_unet(const std::string& name, const json& options, int fixed_d
       .num_classes(r.get<int64_t>("num_classes", 3))
       .enc_filters(r.get<int64_t>("enc_filters", 16))
       .num_layers(r.get<int64_t>("num_layers", 4))
-      .pooling(r.pooling("max", {"max", "avg", "none"}))
+      .pooling(r.pooling("max", {"max", "avg", "global_max", "global_avg", "none"}))
       .variant(r.get<std::string>("variant", "taleb"))
       .dropout(r.get<double>("dropout", 0.5));
   r.finish();
@@ -130,7 +130,7 @@ ModelHandle build_unet_encoder(const std::string& name, const json& options) {
       .in_channels(r.get<int64_t>("in_channels", 1))
       .enc_filters(r.get<int64_t>("enc_filters", 16))
       .num_layers(r.get<int64_t>("num_layers", 4))
-      .pooling(r.pooling("max", {"max", "avg", "none"}))
+      .pooling(r.pooling("max", {"max", "avg", "global_max", "global_avg", "none"}))
       .variant(r.get<std::string>("variant", "taleb"))
       .dropout(r.get<double>("dropout", 0.5));
   r.finish();

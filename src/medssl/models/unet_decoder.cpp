@@ -12,7 +12,7 @@ UNetDecoderOptions UNetDecoderOptions::matching(const UNetEncoderOptions& encode
       .num_classes(num_classes)
       .enc_filters(encoder.enc_filters())
       .num_layers(encoder.num_layers())
-      .encoder_pooled(encoder.pooling() != "none")
+      .encoder_pooled(encoder.pooling() == "max" || encoder.pooling() == "avg")
       .variant(encoder.variant())
       .dropout(encoder.dropout());
 }
@@ -54,6 +54,8 @@ torch::Tensor UNetDecoderImpl::forward(const UNetFeatures& features) {
   if (modern) {
     check(features.bottleneck.defined(), "unet decoder (modern): the encoder features carry no bottleneck tensor");
     x = features.bottleneck;
+  } else if (!options_.encoder_pooled() && features.bottleneck.defined()) {
+    x = features.bottleneck;  // "none" (the output is the bottleneck) or a global pooling, which keeps no layout
   } else {
     check(features.output.defined(), "unet decoder: the encoder features carry no output tensor");
     x = features.output;

@@ -2,8 +2,9 @@
 // The UNet decoder "unet_3d_upconv" / "unet_2d_upconv" of Taleb et al. 2020 (`upconv_model_3d`), 2D or 3D.
 //
 // variant "taleb":
-//   1. if the encoder ended in a pooling layer: nearest upsampling x2 of the encoder output (the reference's lossy
-//      pool/upsample round trip; an odd bottleneck size is restored by pad/crop, see below);
+//   1. if the encoder ended in a 2x pooling ("max"/"avg"): nearest upsampling x2 of the encoder output (the
+//      reference's lossy pool/upsample round trip; an odd bottleneck size is restored by pad/crop, see below); after
+//      "none" or a global pooling (which keeps no layout) it starts from the bottleneck;
 //   2. for each skip, deepest to shallowest, filters = bottleneck_filters / 2, / 4, ...:
 //      ConvTranspose(k2, s2) to `filters` (glorot init) -> fit to the skip's size -> cat(up, skip) -> UNetBlock(filters)
 //      with BN and Dropout(0.5);
@@ -29,7 +30,7 @@ struct UNetDecoderOptions {
   TORCH_ARG(int64_t, num_classes) = 3;
   TORCH_ARG(int64_t, enc_filters) = 16;  ///< must match the encoder
   TORCH_ARG(int64_t, num_layers) = 4;    ///< must match the encoder
-  TORCH_ARG(bool, encoder_pooled) = true;  ///< taleb: the encoder's pooling was "max"/"avg" -> upsample first
+  TORCH_ARG(bool, encoder_pooled) = true;  ///< taleb: the encoder's pooling was "max"/"avg" -> upsample first (otherwise: start from the bottleneck)
   TORCH_ARG(std::string, variant) = "taleb";
   TORCH_ARG(double, dropout) = 0.5;  ///< taleb only
 

@@ -2,7 +2,8 @@
 // The UNet encoder of Taleb et al. 2020 (`downconv_model_3d` / `downconv_model`), 2D or 3D from one implementation.
 //
 // For level l = 0 .. num_layers-1: block(enc_filters * 2^l) -> skip_l -> MaxPool(2) (floor, like Keras "valid").
-// Bottleneck: block(enc_filters * 2^num_layers) (256 at the defaults). Then the final pooling: "max" | "avg" | "none".
+// Bottleneck: block(enc_filters * 2^num_layers) (256 at the defaults). Then the final pooling: "max" | "avg" (a 2x
+// pool, the reference's) | "global_max" | "global_avg" (over the whole bottleneck map, to 1 voxel) | "none".
 // Odd sizes floor: 39 -> 19 -> 9 -> 4 -> bottleneck 2 -> output 1.
 //
 // See unet_block.h for the two block variants ("taleb": conv-ReLU-BN-Dropout-conv-ReLU-BN with Keras BN defaults;
@@ -27,7 +28,7 @@ struct UNetEncoderOptions {
   TORCH_ARG(int64_t, in_channels) = 1;
   TORCH_ARG(int64_t, enc_filters) = 16;
   TORCH_ARG(int64_t, num_layers) = 4;
-  TORCH_ARG(std::string, pooling) = "max";  ///< final pooling after the bottleneck: "max" | "avg" | "none"
+  TORCH_ARG(std::string, pooling) = "max";  ///< after the bottleneck: "max" | "avg" | "global_max" | "global_avg" | "none"
   TORCH_ARG(std::string, variant) = "taleb";
   TORCH_ARG(double, dropout) = 0.5;  ///< taleb only
 

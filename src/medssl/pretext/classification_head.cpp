@@ -16,12 +16,15 @@ int64_t encoder_option(const TaskSpec& spec, const std::string& key, int64_t fal
   return o.at(key).get<int64_t>();
 }
 
-/// Whether the UNet encoder ends with a pooling (default "max"; JSON null and "none" mean no pooling).
+/// Whether the UNet encoder ends with a 2x pooling that halves the size once more (default "max"; JSON null, "none"
+/// and the global poolings do not halve).
 bool unet_final_pool(const TaskSpec& spec) {
   const auto& o = spec.encoder_options;
   if (!o.is_object() || !o.contains("pooling")) return true;
   const auto& p = o.at("pooling");
-  return !(p.is_null() || (p.is_string() && p.get<std::string>() == "none"));
+  if (p.is_null() || !p.is_string()) return false;
+  const std::string name = p.get<std::string>();
+  return name != "none" && name.rfind("global_", 0) != 0;
 }
 
 int64_t densenet_transitions(const TaskSpec& spec) {

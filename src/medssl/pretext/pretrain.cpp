@@ -135,7 +135,7 @@ const config::Schema& pretrain_schema() {
     s.optional("encoder_architecture", Type::string, "2D encoder: DenseNet121 (reference spelling) / densenet121; default: the UNet encoder");
     // Default "max" (the reference's pretext configs omit the key: global MAX pooling), so that only an explicit JSON
     // null (or "none") turns it off; an optional key without a default would read as null, i.e. no pooling.
-    s.key("pooling", Type::any, json("max"), "final pooling of the encoder: max (reference) | avg | none/null");
+    s.key("pooling", Type::any, json("max"), "final pooling of the encoder: max (reference: 2x max pool, then flatten) | avg (2x) | global_max | global_avg (over the whole map, UNet encoder) | none/null");
     s.key("enc_filters", Type::integer, 16, "UNet encoder base filters (reference 3D configs: 16)").range("enc_filters", 1, 1024);
     s.key("num_layers", Type::integer, 4, "UNet encoder depth").range("num_layers", 1, 8);
     s.key("encoder_variant", Type::string, "taleb", "UNet encoder blocks: taleb (BN after ReLU, dropout .5) | modern (instance norm)");

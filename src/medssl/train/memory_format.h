@@ -11,18 +11,16 @@
 namespace medssl::train {
 
 /// The training key `memory_format`: "auto" | "contiguous" | "channels_last"; throws medssl::Error (naming the key)
-/// otherwise. auto chooses channels-last where it was measured faster (bench/RESULTS.md, "Memory format"):
-///  - CPU: networks with a 2D DenseNet (DenseNet-121 2D at 224^2 batch 4: 0.55 s instead of 0.62 s a step on 2
-///    cores, its 1x1 convolutions and concatenations on NHWC); not the UNets, whose 3D (and 2D) steps were 5-6 %
-///    slower;
+/// otherwise. auto chooses channels-last where it was measured faster (bench/RESULTS.md, "DenseNet-121 2D with
+/// channels-last weights"):
+///  - CPU: networks with a 2D DenseNet (DenseNet-121 2D at 224^2 batch 4 on 2 cores: a median 0.79x the PyTorch
+///    step, against 0.99x contiguous in the full-size run; its 1x1 convolutions and concatenations run on NHWC
+///    without reorders); not the UNets, whose 3D and 2D steps were 6 % slower;
 ///  - CUDA: every network with a convolution (2D and 3D, the layout cuDNN's tensor-core kernels want under AMP).
 bool use_channels_last(const std::string& setting, torch::nn::Module& model, const torch::Device& device);
 
 /// Converts every 4-D / 5-D floating parameter and buffer of `model` to channels-last (in place: the same Parameter
 /// objects, so an optimiser built before keeps working).
 void convert_to_channels_last(torch::nn::Module& model);
-
-/// `t` in channels-last memory format if it is a 4-D / 5-D floating tensor, else `t` itself.
-torch::Tensor to_channels_last(const torch::Tensor& t);
 
 }  // namespace medssl::train

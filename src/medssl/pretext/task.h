@@ -66,7 +66,8 @@ class PretextTask {
   virtual train::StepOutput step(PretextModelImpl& model, const train::Batch& batch) const = 0;
   /// Whether make_batch needs Sample::negative (exemplar with negatives from the data set).
   virtual bool needs_negative() const { return false; }
-  /// The metric the validation monitors ("val_acc" for classification tasks, "val_loss" otherwise) and its mode.
+  /// The metric the validation monitors (encoder_best.pt, early stopping) and its mode; val_loss for every pretext
+  /// task, as the reference, and val_l1 for masked ViT.
   virtual std::string monitor() const { return "val_loss"; }
   virtual std::string monitor_mode() const { return "min"; }
   /// Optimiser parameter groups of the task (e.g. SimSiam's predictor at a fixed learning rate); names are the

@@ -76,7 +76,7 @@ TEST(UNet, Full3DShapeDefaultFilters) {
 
 TEST(UNet, Full2DShapesBothVariantsAndPoolings) {
   torch::NoGradGuard no_grad;
-  for (std::string variant : {"taleb", "modern"}) {
+  for (std::string variant : {"taleb", "modern", "modern_gn"}) {
     for (std::string pooling : {"max", "avg", "none", "global_max", "global_avg"}) {
       UNet unet(UNetOptions().spatial_dims(2).in_channels(2).num_classes(4).pooling(pooling).variant(variant));
       unet->eval();
@@ -175,6 +175,48 @@ TEST(UNet, ModernVariantHasNoDropoutNoBatchNorm) {
   EXPECT_TRUE(torch::allclose(unet->forward(x), unet->forward(x)));
 }
 
+TEST(UNet, ModernGnVariantUsesGroupNormWithTheModernNames) {
+  UNet gn(UNetOptions().spatial_dims(3).enc_filters(4).num_layers(3).variant("modern_gn"));
+  UNet in(UNetOptions().spatial_dims(3).enc_filters(4).num_layers(3).variant("modern"));
+  auto level0 = gn->named_modules()["encoder.down0.norm1"]->as<torch::nn::GroupNorm>();
+  auto bottleneck = gn->named_modules()["encoder.bottleneck.norm2"]->as<torch::nn::GroupNorm>();
+  ASSERT_NE(level0, nullptr);
+  ASSERT_NE(bottleneck, nullptr);
+  EXPECT_EQ(level0->options.num_groups(), 4);      // gcd(8, 4 channels): one channel per group, as instance norm
+  EXPECT_EQ(bottleneck->options.num_groups(), 8);  // 32 channels in 8 groups of 4
+  // Same parameter names and shapes as "modern", no buffers: weights move between the two variants by name.
+  auto a = gn->named_parameters(), b = in->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& item : a) {
+    ASSERT_TRUE(b.contains(item.key())) << item.key();
+    EXPECT_EQ(item.value().sizes(), b[item.key()].sizes()) << item.key();
+  }
+  EXPECT_EQ(gn->named_buffers().size(), 0u);
+  EXPECT_EQ(models::unet_norm_groups(6), 2);
+  EXPECT_EQ(models::unet_norm_groups(64), 8);
+}
+
+// The reason for modern_gn: two different patches must stay apart at a 1-voxel bottleneck (a 9^3 patch through 3
+// poolings). Instance norm maps every such bottleneck to the same values, so "modern" refuses the input.
+TEST(UNet, OneVoxelBottleneckKeepsIntensityWithGroupNormAndIsRefusedWithInstanceNorm) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(3);
+  UNetEncoder gn(UNetEncoderOptions().spatial_dims(3).enc_filters(8).num_layers(3).variant("modern_gn").pooling("none"));
+  gn->eval();
+  auto first = torch::randn({1, 1, 9, 9, 9}), second = torch::randn({1, 1, 9, 9, 9});
+  auto a = gn->forward(first).output, b = gn->forward(second).output;
+  EXPECT_EQ(a.sizes(), torch::IntArrayRef({1, 64, 1, 1, 1}));
+  EXPECT_GT((a - b).abs().max().item<double>(), 1e-3);
+  UNetEncoder in(UNetEncoderOptions().spatial_dims(3).enc_filters(8).num_layers(3).variant("modern").pooling("none"));
+  try {
+    in->forward(first);
+    FAIL() << "instance norm of a one-voxel map was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("modern_gn"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(in->forward(torch::randn({1, 1, 16, 16, 16})));  // a 2^3 bottleneck is still normalisable
+}
+
 TEST(UNet, BadOptionsAndInputsThrow) {
   EXPECT_THROW(UNet(UNetOptions().spatial_dims(4)), Error);
   EXPECT_THROW(UNet(UNetOptions().variant("fancy")), Error);
@@ -217,6 +259,7 @@ void expect_unet_overfits(int dims, const std::string& variant, int64_t size, in
 
 TEST(UNet, Overfits2DSquareSegmentation) { expect_unet_overfits(2, "taleb", 32, 60, 0.25); }
 TEST(UNet, Overfits2DSquareSegmentationModern) { expect_unet_overfits(2, "modern", 32, 60, 0.25); }
+TEST(UNet, Overfits2DSquareSegmentationModernGn) { expect_unet_overfits(2, "modern_gn", 32, 60, 0.25); }
 TEST(UNet, Overfits3DCubeSegmentation) { expect_unet_overfits(3, "taleb", 16, 40, 0.3); }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "medssl/tensor/caching_cpu_allocator.h"
 #include "medssl/tensor/cpu_fast_paths.h"
 #include "medssl/tensor/fused_dropout.h"
+#include "medssl/tensor/onednn_convolution.h"
 #include "medssl/tensor/onednn_gemm.h"
 #include "medssl/tensor/patch_conv_transpose.h"
 #include "medssl/tensor/threads.h"
@@ -99,6 +100,25 @@ TEST(CpuFastPaths, PatchTransposedConvolutionMatchesConvTranspose) {
   // The LibTorch reference itself: stride == kernel.
   set_fast_cpu_paths(true);
   expect_close(conv_transpose_patch(x3, w3, b3), torch::conv_transpose3d(x3, w3, b3, {2, 2, 2}), 1e-4, "reference");
+}
+
+TEST(CpuFastPaths, ConvolutionMatchesLibTorchAlsoForTheBatchesOfOneItRunsOnItsBlas) {
+  if (!use_onednn_convolution(torch::ones({1}))) GTEST_SKIP() << "no oneDNN convolution path in this build";
+  // (1, 8, 12^3): N * C * D * H = 1152, the shape class LibTorch 1.13 sends to slow_conv3d.
+  const Tensor x3 = torch::randn({1, 8, 12, 12, 12}), w3 = torch::randn({6, 8, 3, 3, 3}), b3 = torch::randn({6});
+  expect_same_as_libtorch([](const std::vector<Tensor>& t) { return medssl::convolution(t[0], t[1], t[2], 1, 1); },
+                          {x3, w3, b3}, 1e-4, "3D, batch 1, 3x3x3, padding 1");
+  expect_same_as_libtorch([](const std::vector<Tensor>& t) { return medssl::convolution(t[0], t[1], Tensor(), 2, 0); },
+                          {torch::randn({2, 3, 9, 8, 7}), torch::randn({4, 3, 3, 3, 3})}, 1e-4, "3D, stride 2, no bias");
+  expect_same_as_libtorch([](const std::vector<Tensor>& t) { return medssl::convolution(t[0], t[1], t[2], 1, 0); },
+                          {torch::randn({1, 5, 7, 9}), torch::randn({3, 5, 1, 1}), torch::randn({3})}, 1e-4,
+                          "2D, 1x1 head");
+  set_fast_cpu_paths(true);
+  expect_close(medssl::convolution(x3, w3, b3, 1, 1), torch::conv3d(x3, w3, b3, 1, 1), 1e-4, "reference");
+  // A channels-last input gives the same values.
+  const Tensor x2 = torch::randn({1, 4, 10, 11}), w2 = torch::randn({5, 4, 3, 3});
+  expect_close(medssl::convolution(x2.contiguous(torch::MemoryFormat::ChannelsLast), w2, Tensor(), 1, 1),
+               torch::conv2d(x2, w2, Tensor(), 1, 1), 1e-4, "channels-last input");
 }
 
 TEST(CpuFastPaths, FusedDropoutIsDropoutWithAByteMask) {

@@ -72,8 +72,8 @@ const config::Schema& finetune_schema() {
     s.range("enc_filters", 1, 1024);
     s.optional("num_layers", Type::integer, "UNet depth (default 4, or the pretrained encoder's)");
     s.range("num_layers", 1, 8);
-    s.optional("encoder_variant", Type::string, "taleb | modern (default taleb, or the pretrained encoder's)");
-    s.choices("encoder_variant", {"taleb", "modern"});
+    s.optional("encoder_variant", Type::string, "taleb | modern | modern_gn (default taleb, or the pretrained encoder's)");
+    s.choices("encoder_variant", {"taleb", "modern", "modern_gn"});
     s.optional("dropout", Type::number, "UNet dropout (default 0.5, or the pretrained encoder's)");
     s.range("dropout", 0.0, 1.0);
     // Batches, evaluation.

@@ -53,6 +53,12 @@ nn::AnyModule make_instance_norm(int dims, int64_t features, bool affine, double
   return nn::AnyModule(nn::InstanceNorm3d(nn::InstanceNorm3dOptions(features).affine(affine).eps(eps)));
 }
 
+nn::AnyModule make_group_norm(int64_t groups, int64_t features, bool affine, double eps) {
+  check(groups >= 1 && features % groups == 0, "group norm layer: {} channels do not split into {} groups", features,
+        groups);
+  return nn::AnyModule(nn::GroupNorm(nn::GroupNormOptions(groups, features).affine(affine).eps(eps)));
+}
+
 nn::AnyModule make_max_pool(int dims, int64_t kernel, int64_t stride, int64_t padding) {
   check_spatial_dims(dims, "max pool layer");
   if (dims == 2) return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(kernel).stride(stride).padding(padding)));

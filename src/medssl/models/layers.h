@@ -34,6 +34,8 @@ torch::nn::AnyModule make_batch_norm(int dims, int64_t features, double eps = 1e
                                      bool affine = true);
 /// InstanceNorm{2,3}d (no running statistics).
 torch::nn::AnyModule make_instance_norm(int dims, int64_t features, bool affine = true, double eps = 1e-5);
+/// GroupNorm over `groups` groups of channels (the same for 2D and 3D; no running statistics).
+torch::nn::AnyModule make_group_norm(int64_t groups, int64_t features, bool affine = true, double eps = 1e-5);
 /// MaxPool{2,3}d; floor mode like Keras "valid" pooling.
 torch::nn::AnyModule make_max_pool(int dims, int64_t kernel, int64_t stride, int64_t padding = 0);
 /// AvgPool{2,3}d; floor mode, padding not counted.

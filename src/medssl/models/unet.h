@@ -3,7 +3,7 @@
 //
 // variant "taleb" replicates the reference (Keras defaults, BN after ReLU, dropout 0.5 in every block, final max pool
 // of the bottleneck followed by nearest upsampling in the decoder). variant "modern" is the same topology with
-// conv-InstanceNorm-LeakyReLU blocks, no dropout and no pool/upsample round trip. See unet_block.h, unet_encoder.h,
+// conv-InstanceNorm-LeakyReLU blocks, no dropout and no pool/upsample round trip; "modern_gn" the same with GroupNorm. See unet_block.h, unet_encoder.h,
 // unet_decoder.h.
 //
 // Parameters live under "encoder." and "decoder.", so an encoder trained by any pretext task (registered there as

@@ -49,7 +49,7 @@ torch::Tensor UNetDecoderImpl::forward(const UNetFeatures& features) {
   const auto levels = static_cast<size_t>(options_.num_layers());
   check(features.skips.size() == levels, "unet decoder: expected {} skip tensors, got {}", levels,
         features.skips.size());
-  const bool modern = options_.variant() == "modern";
+  const bool modern = is_modern_unet_variant(options_.variant());
   torch::Tensor x;
   if (modern) {
     check(features.bottleneck.defined(), "unet decoder (modern): the encoder features carry no bottleneck tensor");
@@ -74,7 +74,7 @@ torch::Tensor UNetDecoderImpl::forward(const UNetFeatures& features) {
     auto up = fit_spatial(conv_transpose_forward(upconvs_[level], x), skip.sizes().slice(2).vec());
     x = blocks_[level]->forward(torch::cat({up, skip}, 1));
   }
-  return head_.forward(x);
+  return conv_forward(head_, x, /*padding=*/0);
 }
 
 }  // namespace medssl::models

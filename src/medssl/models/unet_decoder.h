@@ -9,7 +9,7 @@
 //      ConvTranspose(k2, s2) to `filters` (glorot init) -> fit to the skip's size -> cat(up, skip) -> UNetBlock(filters)
 //      with BN and Dropout(0.5);
 //   3. 1x1 conv to num_classes (glorot init). forward returns LOGITS; softmax/sigmoid belongs to the loss.
-// variant "modern": starts from the encoder's bottleneck (never pooled, no upsampling), modern blocks (no dropout).
+// variants "modern", "modern_gn": start from the encoder's bottleneck (never pooled, no upsampling), modern blocks (no dropout).
 //
 // Sizes that are not exactly 2x: the encoder floors odd sizes (39 -> 19), so the transposed conv output (2 * 19 = 38)
 // can be smaller than the skip (39). The upsampled tensor is then zero-padded at the high end of each axis (or cropped

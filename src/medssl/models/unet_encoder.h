@@ -6,9 +6,10 @@
 // pool, the reference's) | "global_max" | "global_avg" (over the whole bottleneck map, to 1 voxel) | "none".
 // Odd sizes floor: 39 -> 19 -> 9 -> 4 -> bottleneck 2 -> output 1.
 //
-// See unet_block.h for the two block variants ("taleb": conv-ReLU-BN-Dropout-conv-ReLU-BN with Keras BN defaults;
-// "modern": conv-InstanceNorm-LeakyReLU twice, no dropout). With the modern variant the decoder ignores the final
-// pooling and starts from the bottleneck (no lossy pool/upsample round trip); heads still get `output`.
+// See unet_block.h for the block variants ("taleb": conv-ReLU-BN-Dropout-conv-ReLU-BN with Keras BN defaults;
+// "modern": conv-InstanceNorm-LeakyReLU twice, no dropout; "modern_gn": the same with GroupNorm). With the modern
+// variants the decoder ignores the final pooling and starts from the bottleneck (no lossy pool/upsample round trip);
+// heads still get `output`.
 //
 // Parameter names (stable across pretext tasks and downstream models): down0.*, down1.*, ..., bottleneck.*; each a
 // UNetBlock (conv1, norm1, conv2, norm2). A UNet registers this module as "encoder", so the names there are

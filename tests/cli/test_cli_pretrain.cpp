@@ -125,6 +125,23 @@ TEST(CliPretrain, ConfigErrorsNameTheKeyAndSuggest) {
   auto side = run_cli("pretrain" + out + " --set algorithm=rotation" + tiny(dir.file("c48")));
   EXPECT_NE(side.exit_code, 0);
   EXPECT_NE(side.output.find("data_dim"), std::string::npos) << side.output;
+
+  // exclude_cases: a name that is no case of the data set is an error (a typo must not keep a test case in).
+  auto unknown = run_cli("pretrain" + out + " --set algorithm=rotation --set exclude_cases='[\"pancreas_077\"]'" + tiny(ds));
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.output.find("exclude_cases"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("pancreas_077"), std::string::npos) << unknown.output;
+}
+
+// exclude_cases keeps the named cases out of the pretraining: 3 labelled + 2 unlabelled phantoms minus one.
+TEST(CliPretrain, ExcludedCasesAreNotPretrainedOn) {
+  testkit::TempDir dir;
+  auto ds = synth_ct(dir, 3);
+  auto r = run_cli("pretrain --out " + shell_quote(dir.file("run")) + " --set algorithm=rotation --set epochs=1" +
+                   " --set batch_size=2 --set exclude_cases='[\"pancreas_003\"]'" + tiny(ds));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1 case(s) excluded (exclude_cases): 4 of 5 images remain"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pretrain data: 4 3D images"), std::string::npos) << r.output;
 }
 
 TEST(CliPretrain, ShippedConfigsValidate) {

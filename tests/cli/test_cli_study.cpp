@@ -75,6 +75,12 @@ TEST(CliStudy, MiniatureStudyWritesEveryOutputAndResumesToTheSameResults) {
   EXPECT_NE(report.find("rotation"), std::string::npos);
   EXPECT_TRUE(fs::exists(full + "/pretrain/rotation/encoder.pt"));
   EXPECT_FALSE(fs::exists(full + "/pretrain/baseline"));
+  // The test cases are held out of the pretraining as well (both stages read the same data set), and the report
+  // says so.
+  const json tested = json::parse(testkit::read_text(full + "/finetune/rotation/f50_r0/finetune.json"))["test_cases"];
+  ASSERT_EQ(tested, json({"pancreas_006"}));
+  EXPECT_EQ(json::parse(testkit::read_text(full + "/pretrain/rotation/config.json"))["exclude_cases"], tested);
+  EXPECT_NE(report.find("used neither for pretraining nor for finetuning"), std::string::npos) << report;
   for (auto cell : {"baseline/f50_r0", "baseline/f100_r0", "rotation/f50_r0", "rotation/f100_r0"})
     EXPECT_TRUE(fs::exists(full + "/finetune/" + std::string(cell) + "/finetune.json")) << cell;
   // The plot: a PNG (signature + non-zero IHDR size) and an SVG.

@@ -56,6 +56,16 @@ TEST(Report, ContainsTablesConfigTimingsMachineAndVersions) {
   EXPECT_NE(md.find("final model"), std::string::npos);
 }
 
+// The report calls the test cases held out of pretraining only when they were.
+TEST(Report, SaysWhosePretrainingMaySeeTheTestImages) {
+  auto in = sample_inputs();
+  EXPECT_NE(render_report(in).find("used neither for pretraining nor for finetuning"), std::string::npos);
+  in.pretraining_saw_test_images = {"rotation", "rpl"};
+  const std::string md = render_report(in);
+  EXPECT_EQ(md.find("used neither for pretraining"), std::string::npos) << md;
+  EXPECT_NE(md.find("unlabelled pretraining data of `rotation`, `rpl`"), std::string::npos) << md;
+}
+
 TEST(Report, LearningCurveMeansAreKeptOutOfTheTestScoreTables) {
   const std::string md = render_report(sample_inputs());
   const size_t summary = md.find("## Summary (final model, held-out test cases)");

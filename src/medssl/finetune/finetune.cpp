@@ -106,6 +106,42 @@ json transformer_options(const config::Config& c, const json& manifest, const st
   return options;
 }
 
+// "auto" resolved: classification when the data has grades, else segmentation.
+std::string resolve_task(const config::Config& c, const cache::Cache& cache) {
+  bool graded = false;
+  for (const auto& cc : cache.cases) graded = graded || cc.grade >= 0;
+  const std::string task = c.get<std::string>("task");
+  return task == "auto" ? (graded ? "classification" : "segmentation") : task;
+}
+
+// The cases with labels for `task` (label maps, or grades), split into the data set's own labelled test split and
+// the rest (cache order).
+struct LabelledCases {
+  std::vector<int64_t> labelled, own_test;
+};
+LabelledCases labelled_cases(const cache::Cache& cache, const std::string& task) {
+  LabelledCases out;
+  for (size_t i = 0; i < cache.cases.size(); ++i) {
+    const auto& cc = cache.cases[i];
+    const bool has_label = task == "segmentation" ? !cc.label_file.empty() : cc.grade >= 0;
+    if (!has_label) continue;
+    (cc.split == "test" ? out.own_test : out.labelled).push_back(static_cast<int64_t>(i));
+  }
+  check(!out.labelled.empty(), "finetune: {} has no labelled {} case (task {})", cache.dir,
+        task == "segmentation" ? "segmentation" : "graded", task);
+  return out;
+}
+
+ProtocolOptions protocol_options(const config::Config& c) {
+  ProtocolOptions protocol;
+  protocol.test_split = c.get<double>("test_split");
+  protocol.val_split = c.get<double>("val_split");
+  protocol.split_seed = c.get<uint64_t>("split_seed");
+  protocol.cross_val = c.get<bool>("do_cross_val");
+  protocol.folds = static_cast<int>(c.get<int64_t>("folds"));
+  return protocol;
+}
+
 FinetuneModelSpec model_spec(const config::Config& c, const json& manifest, const std::string& task, int dims,
                              int64_t channels, const cache::Cache& cache) {
   FinetuneModelSpec spec;
@@ -227,6 +263,16 @@ std::vector<double> learning_curve(const std::string& out, const std::string& co
 
 }  // namespace
 
+std::vector<std::string> held_out_test_cases(const config::Config& c, const std::string& cache_dir) {
+  if (c.get<bool>("do_cross_val")) return {};
+  const cache::Cache cache = cache::open_cache(cache_dir);
+  const LabelledCases cases = labelled_cases(cache, resolve_task(c, cache));
+  std::vector<std::string> ids;
+  for (int64_t i : protocol_split(cases.labelled, cases.own_test, 100.0, 0, protocol_options(c)).test)
+    ids.push_back(cache.cases[static_cast<size_t>(i)].id);
+  return ids;
+}
+
 json run_finetuning(const FinetuneRequest& request) {
   const auto& c = request.config;
   const std::string& out = request.out_dir;
@@ -288,10 +334,7 @@ json run_finetuning(const FinetuneRequest& request) {
   if (c.has("data_is_3D")) dims = c.get<bool>("data_is_3D") ? 3 : 2;
   else if (!manifest.is_null()) dims = manifest.at("spatial_dims").get<int>();
   check(!(dims == 3 && data_dims == 2), "data_is_3D is true but {} holds 2D pictures", c.get<std::string>("data_dir"));
-  bool graded = false;
-  for (const auto& cc : cache.cases) graded = graded || cc.grade >= 0;
-  std::string task = c.get<std::string>("task");
-  if (task == "auto") task = graded ? "classification" : "segmentation";
+  const std::string task = resolve_task(c, cache);
   data::ImageSetOptions set_options;
   set_options.spatial_dims = dims;
   set_options.slice_axis = static_cast<int>(c.get<int64_t>("slice_axis"));
@@ -302,22 +345,10 @@ json run_finetuning(const FinetuneRequest& request) {
     check(set.channels() == c.get<int64_t>("number_channels"),
           "finetune: number_channels is {} but the images in {} have {} channel(s)", c.get<int64_t>("number_channels"),
           cache.dir, set.channels());
-  std::vector<int64_t> labelled, own_test;
-  for (size_t i = 0; i < cache.cases.size(); ++i) {
-    const auto& cc = cache.cases[i];
-    const bool has_label = task == "segmentation" ? !cc.label_file.empty() : cc.grade >= 0;
-    if (!has_label) continue;
-    (cc.split == "test" ? own_test : labelled).push_back(static_cast<int64_t>(i));
-  }
-  check(!labelled.empty(), "finetune: {} has no labelled {} case (task {})", cache.dir,
-        task == "segmentation" ? "segmentation" : "graded", task);
-  ProtocolOptions protocol;
-  protocol.test_split = c.get<double>("test_split");
-  protocol.val_split = c.get<double>("val_split");
-  protocol.split_seed = c.get<uint64_t>("split_seed");
-  protocol.cross_val = c.get<bool>("do_cross_val");
-  protocol.folds = static_cast<int>(c.get<int64_t>("folds"));
-  const ProtocolSplit split = protocol_split(labelled, own_test, request.fraction, request.repetition, protocol);
+  const LabelledCases cases = labelled_cases(cache, task);
+  const ProtocolOptions protocol = protocol_options(c);
+  const ProtocolSplit split =
+      protocol_split(cases.labelled, cases.own_test, request.fraction, request.repetition, protocol);
   const auto train_items = items_of_cases(set, split.train);
   check(!train_items.empty(), "finetune: the training cases have no images in {}", cache.dir);
   log::info("finetune {} {}: {} % of {} pool cases -> {} train ({} images) / {} val / {} test cases, repetition {}",

@@ -138,8 +138,8 @@ const config::Schema& pretrain_schema() {
     s.key("pooling", Type::any, json("max"), "final pooling of the encoder: max (reference: 2x max pool, then flatten) | avg (2x) | global_max | global_avg (over the whole map, UNet encoder) | none/null");
     s.key("enc_filters", Type::integer, 16, "UNet encoder base filters (reference 3D configs: 16)").range("enc_filters", 1, 1024);
     s.key("num_layers", Type::integer, 4, "UNet encoder depth").range("num_layers", 1, 8);
-    s.key("encoder_variant", Type::string, "taleb", "UNet encoder blocks: taleb (BN after ReLU, dropout .5) | modern (instance norm)");
-    s.choices("encoder_variant", {"taleb", "modern"});
+    s.key("encoder_variant", Type::string, "taleb", "UNet encoder blocks: taleb (BN after ReLU, dropout .5) | modern (instance norm) | modern_gn (group norm; for patch tasks on small images)");
+    s.choices("encoder_variant", {"taleb", "modern", "modern_gn"});
     s.key("dropout", Type::number, 0.5, "UNet encoder dropout (taleb variant)").range("dropout", 0.0, 1.0);
     // Data.
     s.key("train_val_split", Type::number, 0.9, "fraction of cases used for training, the rest validates (reference: 0.9)");
@@ -148,6 +148,9 @@ const config::Schema& pretrain_schema() {
     s.ignored("embed_dim", "unused by the reference");
     s.key("shuffle_seed", Type::integer, 0, "0: split in data-set order like the reference; else shuffle cases with this seed first");
     s.range("shuffle_seed", 0, std::nullopt);
+    s.key("exclude_cases", Type::string_list, json::array(),
+          "case ids never used for pretraining, e.g. the held-out test cases of the later finetuning (medssl study "
+          "fills it when both stages read the same data set)");
     s.key("min_foreground", Type::number, 0.0, "2D slices of volumes: keep slices with more than this fraction of foreground");
     s.range("min_foreground", 0.0, 1.0);
     s.key("slice_axis", Type::integer, 1, "2D slices of volumes: axis of (C, D, H, W) to cut along (1 = D)").range("slice_axis", 1, 3);
@@ -167,6 +170,24 @@ const config::Schema& pretrain_schema() {
 }
 
 namespace {
+
+// `set` without the items of the cases named in `excluded` (every name must be a case of the cache: a typo would
+// otherwise silently keep a test case in the pretraining).
+data::ImageSet exclude_cases(const data::ImageSet& set, const cache::Cache& cache,
+                             const std::vector<std::string>& excluded) {
+  if (excluded.empty()) return set;
+  std::set<std::string> ids;
+  for (const auto& cc : cache.cases) ids.insert(cc.id);
+  for (const auto& id : excluded)
+    check(ids.count(id) > 0, "exclude_cases: no case \"{}\" in {}", id, cache.dir);
+  const std::set<std::string> drop(excluded.begin(), excluded.end());
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < set.size(); ++i)
+    if (!drop.count(cache.cases[static_cast<size_t>(set.case_of(i))].id)) keep.push_back(i);
+  log::info("pretrain: {} case(s) excluded (exclude_cases): {} of {} images remain", drop.size(), keep.size(),
+            set.size());
+  return set.subset(keep);
+}
 
 // The run's data: data_dir itself if it is a cache, else data_dir prepared into cache_dir (default RUN_DIR/cache).
 // In a multi-process run rank 0 prepares while the others wait, then they only open its cache.
@@ -359,7 +380,8 @@ json run_pretraining(const PretrainRequest& request) {
   set_options.spatial_dims = dims;
   set_options.slice_axis = static_cast<int>(c.get<int64_t>("slice_axis"));
   set_options.min_foreground = c.get<double>("min_foreground");
-  data::ImageSet all = data::ImageSet::from_cache(cache, set_options);
+  data::ImageSet all = exclude_cases(data::ImageSet::from_cache(cache, set_options), cache,
+                                     c.get<std::vector<std::string>>("exclude_cases"));
   check(all.size() >= 2, "pretrain: {} holds {} usable image(s); at least 2 are needed (one to train, one to validate)",
         cache.dir, all.size());
   const int64_t data_dim = c.get<int64_t>("data_dim");

@@ -98,6 +98,13 @@ void metric_tables(std::ostringstream& md, const ReportInputs& in, const std::ve
   }
 }
 
+// "`a`, `b`" for a sentence.
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "`" : ", `") + n + "`";
+  return out;
+}
+
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -154,10 +161,19 @@ std::string render_report(const ReportInputs& in) {
   md << "# Data-efficiency study: " << in.study_name << "\n\n"
      << "Written by medssl " << MEDSSL_VERSION << " (commit " << MEDSSL_GIT_COMMIT << ") on " << utc_now() << ".\n\n";
 
-  md << "## How to read these numbers\n\n"
-     << "- Every score in the summary and per-repetition tables is the score of the **final model** of a finetuning "
-        "run on the **held-out test cases**, which were used neither for pretraining nor for finetuning nor for "
-        "choosing settings.\n"
+  md << "## How to read these numbers\n\n";
+  if (in.pretraining_saw_test_images.empty())
+    md << "- Every score in the summary and per-repetition tables is the score of the **final model** of a finetuning "
+          "run on the **held-out test cases**, which were used neither for pretraining nor for finetuning nor for "
+          "choosing settings.\n";
+  else
+    md << "- Every score in the summary and per-repetition tables is the score of the **final model** of a finetuning "
+          "run on the **held-out test cases**, which were used neither for finetuning nor for choosing settings. "
+          "Their images (never their labels) may have been part of the unlabelled pretraining data of "
+       << join_names(in.pretraining_saw_test_images)
+       << " (cross-validation tests every case once, and a pretraining made outside the study is not known to this "
+          "report).\n";
+  md
      << "- A cell is mean ± sample standard deviation (divisor n−1) over n repetitions; with n = 1 the std is 0 and "
         "says nothing about spread. Differences smaller than about one std are not evidence of an effect.\n"
      << "- `fraction` (labelled %) is the percentage of the labelled training cases used for finetuning; pretraining "

@@ -37,6 +37,10 @@ struct ReportInputs {
   MachineInfo machine;
   std::string libtorch_version;          ///< passed in by the caller (this layer has no LibTorch headers)
   std::vector<std::string> notes;        ///< extra lines for the notes section (e.g. skipped cells)
+  /// Methods whose pretraining may have seen the test cases' images (never labels): cross-validation on the
+  /// pretraining data set, or a pretraining run made outside the study. Empty: the test cases were held out of every
+  /// pretraining, and the report says so.
+  std::vector<std::string> pretraining_saw_test_images;
   std::string plot_png = "efficiency.png";  ///< relative to the report's folder; empty = no plot embedded
   std::string plot_svg = "efficiency.svg";  ///< linked under the plot; empty = not linked
 };

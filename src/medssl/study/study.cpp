@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -256,6 +257,26 @@ json run_study(const StudyRequest& request) {
   for (auto& [name, cfg] : finetune_cfg)
     if (needed_methods.count(name)) prepare(cfg, "finetune");
 
+  // The test cases stay out of the pretraining too, so the report can call them held out: when both stages read the
+  // same data set, each method's pretraining excludes the cases its finetuning tests on. Not possible with
+  // cross-validation (every case is tested once) or for a pretraining made outside the study; the report says which.
+  std::vector<std::string> saw_test_images;
+  for (const auto& m : methods) {
+    if (m.is_baseline() || !needed_methods.count(m.name)) continue;
+    const config::Config& ft = finetune_cfg.at(m.name);
+    std::vector<std::string> test_ids;
+    if (pretrain_cfg.count(m.name) && pretrain_data == finetune_data)
+      test_ids = finetune::held_out_test_cases(ft, ft.has("cache_dir") ? ft.get<std::string>("cache_dir")
+                                                                          : ft.get<std::string>("data_dir"));
+    if (test_ids.empty()) {
+      if (!pretrain_cfg.count(m.name) || pretrain_data == finetune_data) saw_test_images.push_back(m.name);
+      continue;
+    }
+    json& excluded = pretrain_cfg.at(m.name).raw()["exclude_cases"];
+    for (const auto& id : test_ids)
+      if (std::find(excluded.begin(), excluded.end(), json(id)) == excluded.end()) excluded.push_back(id);
+  }
+
   int64_t pretrain_todo = 0;
   for (const auto& m : methods)
     if (pretrain_cfg.count(m.name) && needed_methods.count(m.name) &&
@@ -365,6 +386,7 @@ json run_study(const StudyRequest& request) {
   report.notes.push_back(fmt::format("LibTorch intra-op threads: {}", torch_threads()));
   report.libtorch_version = libtorch_version();
   report.notes.insert(report.notes.end(), notes.begin(), notes.end());
+  report.pretraining_saw_test_images = saw_test_images;
   if (plot_png.empty()) report.plot_png = report.plot_svg = "";
   const std::string report_path = write_report(out, report);
 

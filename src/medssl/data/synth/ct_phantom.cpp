@@ -111,7 +111,9 @@ class PhantomBuilder {
     body_.fat = rng_.uniform(0.05, 0.14);
     body_.muscle = rng_.uniform(0.04, 0.06);
     body_.outline = Sinusoids::random(rng_, 3, 1.0, 2.5, 0.025);
-    z_shift_ = rng_.uniform(-0.08, 0.08);
+    // Where the scan starts and ends along the body varies between patients (about a fifth of the field of view), so
+    // the pancreas is not at one depth of the volume: a segmentation must find it from the anatomy around it.
+    z_shift_ = rng_.uniform(-0.24, 0.24);
     const float fat = static_cast<float>(jitter(-100, 8)), muscle = static_cast<float>(jitter(45, 5));
     const float visceral_fat = static_cast<float>(jitter(-90, 8));
     const double table_y = body_.cy - body_.ay_post - 0.06;
@@ -300,11 +302,12 @@ class PhantomBuilder {
       }
     });
 
-    has_lesion_ = rng_.bernoulli(0.5);
+    has_lesion_ = rng_.bernoulli(0.6);
     if (!has_lesion_) return;
-    // A small hypodense tumour inside the gland (1-5 % of its volume), possibly touching its edge.
+    // A hypodense mass as large as the gland is thick (about 5-50 % of the labelled volume, as Task07's tumours),
+    // which may grow out of the gland's outline into the fat around it.
     const TubeSample& at_t = centre_line[static_cast<size_t>(rng_.uniform_int(6, 41))];
-    double f = rng_.uniform(0.45, 0.7);
+    double f = rng_.uniform(0.9, 1.4);
     Blob lesion;
     lesion.centre = {at_t.p[0] + rng_.uniform(-0.3, 0.3) * at_t.r_xy, at_t.p[1] + rng_.uniform(-0.3, 0.3) * at_t.r_xy,
                      at_t.p[2] + rng_.uniform(-0.3, 0.3) * at_t.r_z};
@@ -314,7 +317,8 @@ class PhantomBuilder {
     size_t count = 0, nearest = 0;
     double nearest_d = 1e9;
     each(lesion.box(), [&](size_t idx, double x, double y, double z) {
-      if (label_[idx] != 1) return;
+      const bool next_to_gland = label_[idx] == 0 && in_cavity(idx) && dist[idx] < 1.5;
+      if (label_[idx] != 1 && !next_to_gland) return;
       double r = lesion.radius_ratio(x, y, z);
       if (r < nearest_d) nearest_d = r, nearest = idx;
       if (r < 1) {

@@ -89,6 +89,28 @@ TEST(DinoHead, LastLayerRowsHaveUnitNorm) {
   EXPECT_THAT(names, testing::Contains("mlp.4.weight"));
 }
 
+// Why use_bn_in_head: embeddings of alike crops differ by little, and without batch norm so do the head's logits, so
+// the centred teacher target is uniform. Batch norm rescales each hidden unit's spread over the batch to 1.
+TEST(DinoHead, BatchNormSpreadsTheLogitsOfAlikeInputs) {
+  auto spread = [](bool batch_norm) {
+    torch::manual_seed(7);
+    models::DinoHead head(
+        models::DinoHeadOptions(16).hidden_features(64).bottleneck_features(16).out_features(32).batch_norm(batch_norm));
+    auto x = torch::randn({1, 16}) + 0.01 * torch::randn({8, 16});  // 8 nearly identical embeddings
+    auto y = head->forward(x);
+    return (y - y.mean(0, true)).abs().max().item<double>();  // largest deviation from the batch's mean logit
+  };
+  const double plain = spread(false), normalised = spread(true);
+  EXPECT_LT(plain, 0.01);       // far below the teacher temperature (0.04): a uniform target after centring
+  EXPECT_GT(normalised, 0.1);   // several temperatures apart
+  models::DinoHead head(models::DinoHeadOptions(16).hidden_features(32).bottleneck_features(8).out_features(20).batch_norm(true));
+  std::vector<std::string> names;
+  for (const auto& p : head->named_parameters()) names.push_back(p.key());
+  // facebookresearch/dino's DINOHead(use_bn=True) names: Linear 0, BN 1, GELU 2, Linear 3, BN 4, GELU 5, Linear 6.
+  EXPECT_THAT(names, testing::IsSupersetOf({"mlp.0.weight", "mlp.1.weight", "mlp.3.weight", "mlp.4.bias", "mlp.6.weight",
+                                            "last_layer.weight_v"}));
+}
+
 TEST(Dino, TeacherStartsAsTheStudentTakesNoGradientAndFollowsByEma) {
   auto spec = dino_spec(2, 32, {{"crop_size", 16}, {"out_dim", 16}, {"projection_hidden_dim", 16},
                                 {"bottleneck_dim", 8}, {"teacher_momentum", 0.5}, {"view_augment", false}});

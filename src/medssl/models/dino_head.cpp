@@ -20,11 +20,15 @@ DinoHeadImpl::DinoHeadImpl(DinoHeadOptions options) : options_(std::move(options
   check(o.in_features() >= 1 && o.hidden_features() >= 1 && o.bottleneck_features() >= 1 && o.out_features() >= 1,
         "dino head: all widths must be >= 1 (in {}, hidden {}, bottleneck {}, out {})", o.in_features(),
         o.hidden_features(), o.bottleneck_features(), o.out_features());
-  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(o.in_features(), o.hidden_features()),
-                                                     torch::nn::GELU(),
-                                                     torch::nn::Linear(o.hidden_features(), o.hidden_features()),
-                                                     torch::nn::GELU(),
-                                                     torch::nn::Linear(o.hidden_features(), o.bottleneck_features())));
+  torch::nn::Sequential layers;
+  layers->push_back(torch::nn::Linear(o.in_features(), o.hidden_features()));
+  if (o.batch_norm()) layers->push_back(torch::nn::BatchNorm1d(o.hidden_features()));
+  layers->push_back(torch::nn::GELU());
+  layers->push_back(torch::nn::Linear(o.hidden_features(), o.hidden_features()));
+  if (o.batch_norm()) layers->push_back(torch::nn::BatchNorm1d(o.hidden_features()));
+  layers->push_back(torch::nn::GELU());
+  layers->push_back(torch::nn::Linear(o.hidden_features(), o.bottleneck_features()));
+  mlp = register_module("mlp", layers);
   for (auto& module : mlp->modules(false))
     if (auto* linear = module->as<torch::nn::Linear>()) {
       trunc_normal_absolute_(linear->weight, 0.0, 0.02, -2.0, 2.0);

@@ -4,6 +4,12 @@
 //   -> L2-normalise -> last_layer: weight-normalised Linear(bottleneck, out, no bias) with weight_g fixed to 1,
 // i.e. each output unit's weight row is v_k / |v_k| (a cosine classifier over `out` prototypes). Parameter names:
 // mlp.0.*, mlp.2.*, mlp.4.*, last_layer.weight_v (the names PyTorch's weight_norm gives, less the constant weight_g).
+// batch_norm (the original DINO's --use_bn_in_head, which it uses for convnets): Linear BatchNorm1d GELU per hidden
+// layer, names mlp.0 (Linear) mlp.1 (BN) mlp.3 mlp.4 mlp.6 as in facebookresearch/dino's DINOHead. Why: a small
+// randomly initialised conv encoder maps alike crops to nearly the same embedding, so once the teacher's outputs are
+// centred what is left is far below the teacher temperature and the target is uniform (docs/probe.md); batch norm
+// rescales each hidden unit's spread over the batch to 1, so the crops' differences reach the prototypes (measured
+// on the phantoms: it delays the uniform collapse from about 10 epochs to about 150, it does not prevent it).
 #include <cstdint>
 
 #include "medssl/core/torch_pch.h"
@@ -16,6 +22,7 @@ struct DinoHeadOptions {
   TORCH_ARG(int64_t, hidden_features) = 2048;
   TORCH_ARG(int64_t, bottleneck_features) = 256;
   TORCH_ARG(int64_t, out_features) = 1024;  ///< the reference's --out_dim
+  TORCH_ARG(bool, batch_norm) = false;      ///< BatchNorm1d after each hidden Linear (DINO's --use_bn_in_head)
 };
 
 class DinoLastLayerImpl : public torch::nn::Module {

@@ -7,7 +7,7 @@
 // model (saved in checkpoints, so a resumed run continues with it) updated after each step from that step's teacher
 // outputs. The transferred encoder is the student's (as the reference saves it).
 // Keys: out_dim (1024), projection_hidden_dim (2048), bottleneck_dim (256), student_temp (0.1), teacher_temp (0.04),
-// center_momentum (0.9), teacher_momentum (0.9995) + contrastive_pairs.h's. Metric "teacher_entropy" (nats of the
+// center_momentum (0.9), teacher_momentum (0.9995), use_bn_in_head (false) + contrastive_pairs.h's. Metric "teacher_entropy" (nats of the
 // centred, sharpened teacher distribution: near 0 or near log(out_dim) both mean collapse).
 // Not reproduced (documented in docs/contrastive.md): the weight-decay schedule 0.04 -> 0.4 (weight_decay is
 // constant), freezing the last layer during the first epoch; per-parameter gradient clipping is `clipnorm`.
@@ -62,7 +62,8 @@ class DinoTask : public PretextTask {
         head_(models::DinoHeadOptions(1)
                   .hidden_features(integer_param(spec, "projection_hidden_dim", 2048, kTask))
                   .bottleneck_features(integer_param(spec, "bottleneck_dim", 256, kTask))
-                  .out_features(integer_param(spec, "out_dim", 1024, kTask))),
+                  .out_features(integer_param(spec, "out_dim", 1024, kTask))
+                  .batch_norm(spec.params.value("use_bn_in_head", false))),
         student_temp_(number_param(spec, "student_temp", 0.1, kTask)),
         teacher_temp_(number_param(spec, "teacher_temp", 0.04, kTask)),
         center_momentum_(number_param(spec, "center_momentum", 0.9, kTask)),

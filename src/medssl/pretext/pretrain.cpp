@@ -43,7 +43,7 @@ const std::vector<std::string> kTaskKeys = {"patches_per_side", "patch_jitter", 
                                             "projection_dim",   "projection_hidden_dim", "prediction_hidden_dim",
                                             "hidden_size", "mlp_dim", "num_heads", "vit_num_layers", "vit_patch_size",
                                             "temperature", "out_dim", "bottleneck_dim", "student_temp", "teacher_temp",
-                                            "center_momentum", "teacher_momentum"};
+                                            "center_momentum", "teacher_momentum", "use_bn_in_head"};
 
 // Reference defaults for `lr` when a config omits it (healthml.md section 5, builder defaults).
 double default_lr(const std::string& algorithm) {
@@ -116,6 +116,7 @@ const config::Schema& pretrain_schema() {
     s.range("center_momentum", 0.0, 1.0);
     s.optional("teacher_momentum", Type::number, "dino: base EMA momentum of the teacher, cosine to 1 over the run (0.9995)");
     s.range("teacher_momentum", 0.0, 1.0);
+    s.optional("use_bn_in_head", Type::boolean, "dino: BatchNorm1d after each hidden layer of the head (DINO's --use_bn_in_head; default false)");
     s.optional("embedding_size", Type::integer, "swin encoder feature size (the IoU reference's name for feature_size)");
     s.range("embedding_size", 1, 4096);
     s.optional("feature_size", Type::integer, "swin encoder feature size (MONAI's name; default 48)");

@@ -176,3 +176,28 @@ TEST(CliStudy, FinetuneConfigExpSplitsAndRepetitionsDriveAStudyWithoutItsOwn) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("exp_splits"), std::string::npos) << r.output;
 }
+
+// A data_dir that already is a `medssl prepare` cache is used as it is, also to find the test cases that the
+// pretraining must leave out (they were once looked up in the study's own, here never written, cache folder).
+TEST(CliStudy, AStudyOnAPreparedCacheKeepsItsTestCasesOutOfThePretraining) {
+  testkit::TempDir dir;
+  auto r = run_cli("synth ct3d --out " + shell_quote(dir.file("ct")) + " --cases 6 --unlabelled 2 --size 32 --seed 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("prepare --dataset " + shell_quote(dir.file("ct")) + " --out " + shell_quote(dir.file("cache")) +
+              " --size 24");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json model = {{"data_dim", 24}, {"enc_filters", 4}, {"num_layers", 2}, {"workers", 1}};
+  json pre = model, fin = model;
+  pre.update({{"batch_size", 4}, {"epochs", 1}, {"save_checkpoint_every_n_epochs", 0}});
+  fin.update({{"epochs_initialized", 1}, {"epochs_warmup", 0}, {"epochs_random", 1}, {"batch_size", 2},
+              {"loss", "dice"}, {"hd95", false}});
+  const json study = {{"name", "cached"}, {"data_dir", dir.file("cache")}, {"methods", {"baseline", "rotation"}},
+                      {"fractions", {100}}, {"repetitions", 1}, {"pretrain_config", pre}, {"finetune_config", fin}};
+  std::ofstream(dir.file("study.json")) << study.dump(2);
+  const auto out = dir.file("out");
+  r = run_cli(study_cmd(dir.file("study.json"), out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json tested = json::parse(testkit::read_text(out + "/finetune/rotation/f100_r0/finetune.json"))["test_cases"];
+  ASSERT_FALSE(tested.empty());
+  EXPECT_EQ(json::parse(testkit::read_text(out + "/pretrain/rotation/config.json"))["exclude_cases"], tested);
+}

@@ -263,9 +263,13 @@ std::vector<double> learning_curve(const std::string& out, const std::string& co
 
 }  // namespace
 
-std::vector<std::string> held_out_test_cases(const config::Config& c, const std::string& cache_dir) {
+std::vector<std::string> held_out_test_cases(const config::Config& c) {
   if (c.get<bool>("do_cross_val")) return {};
-  const cache::Cache cache = cache::open_cache(cache_dir);
+  const std::string data_dir = c.get<std::string>("data_dir");
+  check(cache::is_cache_dir(data_dir) || c.has("cache_dir"),
+        "finetune: the test cases of {} are known once it is prepared (set cache_dir)", data_dir);
+  // The cache run_finetuning reads: data_dir itself if it already is one (open_or_prepare).
+  const cache::Cache cache = cache::open_cache(cache::is_cache_dir(data_dir) ? data_dir : c.get<std::string>("cache_dir"));
   const LabelledCases cases = labelled_cases(cache, resolve_task(c, cache));
   std::vector<std::string> ids;
   for (int64_t i : protocol_split(cases.labelled, cases.own_test, 100.0, 0, protocol_options(c)).test)

@@ -54,10 +54,11 @@ struct FinetuneRequest {
   std::shared_ptr<train::ProcessGroup> distributed;
 };
 
-/// Ids of the cases every finetuning run with config `c` tests on (the same for every fraction and repetition), from
-/// the prepared cache in `cache_dir`. Empty with do_cross_val, where each case is tested by one of the repetitions.
-/// `medssl study` keeps these cases out of its pretraining (pretrain key exclude_cases).
-std::vector<std::string> held_out_test_cases(const config::Config& c, const std::string& cache_dir);
+/// Ids of the cases every finetuning run with config `c` tests on (the same for every fraction and repetition), read
+/// from its prepared data: data_dir if that is a cache, else cache_dir. Empty with do_cross_val, where each case is
+/// tested by one of the repetitions. `medssl study` keeps these cases out of its pretraining (pretrain key
+/// exclude_cases).
+std::vector<std::string> held_out_test_cases(const config::Config& c);
 
 /// Runs the finetuning; returns the summary written to OUT/finetune.json.
 nlohmann::json run_finetuning(const FinetuneRequest& request);

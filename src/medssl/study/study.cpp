@@ -266,8 +266,7 @@ json run_study(const StudyRequest& request) {
     const config::Config& ft = finetune_cfg.at(m.name);
     std::vector<std::string> test_ids;
     if (pretrain_cfg.count(m.name) && pretrain_data == finetune_data)
-      test_ids = finetune::held_out_test_cases(ft, ft.has("cache_dir") ? ft.get<std::string>("cache_dir")
-                                                                          : ft.get<std::string>("data_dir"));
+      test_ids = finetune::held_out_test_cases(ft);
     if (test_ids.empty()) {
       if (!pretrain_cfg.count(m.name) || pretrain_data == finetune_data) saw_test_images.push_back(m.name);
       continue;

@@ -1,6 +1,7 @@
 #include "medssl/study/report.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -98,13 +99,6 @@ void metric_tables(std::ostringstream& md, const ReportInputs& in, const std::ve
   }
 }
 
-// "`a`, `b`" for a sentence.
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "`" : ", `") + n + "`";
-  return out;
-}
-
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -170,7 +164,7 @@ std::string render_report(const ReportInputs& in) {
     md << "- Every score in the summary and per-repetition tables is the score of the **final model** of a finetuning "
           "run on the **held-out test cases**, which were used neither for finetuning nor for choosing settings. "
           "Their images (never their labels) may have been part of the unlabelled pretraining data of "
-       << join_names(in.pretraining_saw_test_images)
+       << fmt::format("`{}`", fmt::join(in.pretraining_saw_test_images, "`, `"))
        << " (cross-validation tests every case once, and a pretraining made outside the study is not known to this "
           "report).\n";
   md
